@@ -1,0 +1,1 @@
+"""Tool registry and the domain / cluster / cell tools."""
