@@ -1,0 +1,73 @@
+"""What a signed-in person may read from the audit log, with the audit page's filters.
+
+Holders of the ``audit:read`` scope see every run and event of their tenant; everyone else
+sees their own. No one sees another tenant's rows: every query is filtered by tenant id.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from lynx_core.actor import Actor
+from lynx_core.audit.log import AuditLog, VerificationReport
+
+AUDIT_SCOPE = "audit:read"
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    user_id: str | None = None
+    tool_id: str | None = None
+    status: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+class AuditQueries:
+    def __init__(self, audit: AuditLog) -> None:
+        self.audit = audit
+
+    @staticmethod
+    def sees_whole_tenant(actor: Actor) -> bool:
+        return AUDIT_SCOPE in actor.scopes
+
+    def _user_filter(self, actor: Actor, requested: str | None) -> str | None:
+        return requested if self.sees_whole_tenant(actor) else actor.user_id
+
+    def runs(self, actor: Actor, filters: AuditFilters, limit: int = 500) -> list[dict[str, Any]]:
+        return self.audit.list_runs(
+            actor.tenant_id, user_id=self._user_filter(actor, filters.user_id), status=filters.status,
+            tool_id=filters.tool_id, since=filters.since, until=filters.until, limit=limit,
+        )
+
+    def events(self, actor: Actor, filters: AuditFilters, limit: int = 1000) -> list[dict[str, Any]]:
+        return self.audit.list_events(
+            actor.tenant_id, actor_id=self._user_filter(actor, filters.user_id), tool_id=filters.tool_id,
+            since=filters.since, until=filters.until, limit=limit,
+        )
+
+    def run_detail(self, actor: Actor, run_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """Return a run and its events, or (None, []) when the actor may not see it."""
+        run = self.audit.get_run(actor.tenant_id, run_id)
+        events = self.audit.list_events(actor.tenant_id, run_id=run_id)
+        owner = run["user_id"] if run else (events[0]["actor_id"] if events else None)
+        if owner is None or (not self.sees_whole_tenant(actor) and owner != actor.user_id):
+            return None, []
+        return run, events
+
+    def chain_status(self, actor: Actor) -> VerificationReport:
+        return self.audit.verify(actor.tenant_id)
+
+
+def rows_to_csv(rows: list[dict[str, Any]]) -> bytes:
+    """Return rows as CSV (UTF-8 with a header), the columns of the first row in order."""
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0].keys()), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")

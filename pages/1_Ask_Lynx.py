@@ -1,0 +1,125 @@
+"""Ask Lynx: streamed answers, one card per tool call, drafts with "Request approval"."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lynx_core.assistant.events import Notice, RunFinished, TextDelta, ToolCallFinished, ToolCallStarted
+from lynx_core.assistant.messages import ChatTurn
+from lynx_core.assistant.runner import AssistantRunner
+from lynx_core.ui.components import render_tool_card, require_actor, services
+
+HISTORY_KEY = "chat_history"
+
+actor = require_actor()
+svc = services()
+history: list[dict] = st.session_state.setdefault(HISTORY_KEY, [])
+
+st.title("Ask Lynx")
+provider = svc.settings.llm_provider
+if provider == "offline":
+    st.caption("No language model is configured: the offline assistant maps common questions to tools. "
+               "Set OPENAI_API_KEY or ANTHROPIC_API_KEY to use a model.")
+else:
+    st.caption(f"Answers come from {provider} and the tools it calls on your tenant's data.")
+
+
+def conversation_excerpt(limit: int = 6) -> str:
+    lines = [f"{entry['role']}: {entry['content'][:600]}" for entry in history[-limit:]]
+    return "\n".join(lines)
+
+
+def render_draft_status(result, index: int) -> None:
+    """Show a draft's approval state, and the "Request approval" button while it is a draft."""
+    output = result.output or {}
+    draft_id = output.get("draft_id")
+    if not draft_id:
+        return
+    draft = svc.drafts.get_draft(actor.tenant_id, draft_id)
+    if draft is None:
+        return
+    requests = svc.drafts.list_requests(actor.tenant_id, draft_id=draft_id)
+    latest = requests[0] if requests else None
+    if latest is None:
+        st.markdown(f":orange-badge[DRAFT] **{draft.title}** — status `{draft.status}`")
+    else:
+        st.markdown(f":orange-badge[DRAFT] **{draft.title}** — approval request `{latest.request_id}` is **{latest.status}**")
+        if latest.status == "executed":
+            st.success(f"Approved and carried out. Result: `{latest.result}`")
+        elif latest.status in ("failed", "rejected", "expired", "cancelled"):
+            st.warning(latest.error or latest.next_step or f"The request was {latest.status}.")
+    if not draft.execute_tool_id:
+        st.caption("This is a proposal for a person to apply by hand; there is nothing to approve in Lynx.")
+        return
+    can_request = draft.status == "draft" and draft.created_by == actor.user_id
+    if can_request and st.button("Request approval", key=f"request_approval_{draft_id}_{index}", type="primary"):
+        outcome = svc.approvals.submit(actor, draft_id, conversation_excerpt=conversation_excerpt(),
+                                       run_id=draft.run_id)
+        (st.error if outcome.refused else st.success)(outcome.message)
+        st.rerun()
+
+
+def render_assistant_entry(entry: dict, index: int) -> None:
+    for level, text in entry.get("notices", []):
+        {"error": st.error, "warning": st.warning}.get(level, st.info)(text)
+    st.markdown(entry["content"])
+    for result in entry.get("tools", []):
+        render_tool_card(result)
+        render_draft_status(result, index)
+    if entry.get("run_id"):
+        st.caption(f"Run `{entry['run_id']}` · {entry.get('status')} · {entry.get('provider')}")
+
+
+for index, entry in enumerate(history):
+    with st.chat_message(entry["role"]):
+        if entry["role"] == "user":
+            st.markdown(entry["content"])
+        else:
+            render_assistant_entry(entry, index)
+
+query = st.chat_input("Ask about payments, vendors, documents, workflows, portals or your brand…")
+if query:
+    previous = [ChatTurn(role=e["role"], content=e["content"]) for e in history]
+    history.append({"role": "user", "content": query})
+    with st.chat_message("user"):
+        st.markdown(query)
+
+    entry: dict = {"role": "assistant", "content": "", "tools": [], "notices": []}
+    with st.chat_message("assistant"):
+        notices = st.container()
+        text_area = st.empty()
+        working = st.empty()
+        cards = st.container()
+        for event in AssistantRunner(svc).run(actor, query, previous):
+            if isinstance(event, TextDelta):
+                entry["content"] += event.text
+                text_area.markdown(entry["content"] + " ▌")
+            elif isinstance(event, ToolCallStarted):
+                working.caption(f"Calling `{event.tool_id}`…")
+            elif isinstance(event, ToolCallFinished):
+                working.empty()
+                entry["tools"].append(event.result)
+                with cards:
+                    render_tool_card(event.result)
+            elif isinstance(event, Notice):
+                entry["notices"].append((event.level, event.text))
+                with notices:
+                    {"error": st.error, "warning": st.warning}.get(event.level, st.info)(event.text)
+            elif isinstance(event, RunFinished):
+                entry.update(run_id=event.run_id, status=event.status, provider=event.provider)
+                if not entry["content"]:
+                    entry["content"] = event.response
+        text_area.markdown(entry["content"])
+    history.append(entry)
+    st.rerun()
+
+with st.sidebar:
+    st.subheader("My approval requests")
+    mine = svc.drafts.list_requests(actor.tenant_id, requested_by=actor.user_id, limit=10)
+    if not mine:
+        st.caption("None yet. Ask Lynx to draft something, then use Request approval.")
+    for request in mine:
+        st.markdown(f"`{request.request_id}` · {request.tool_id.split('.')[0]} · **{request.status}**")
+    if history and st.button("Clear conversation", key="clear_chat"):
+        st.session_state[HISTORY_KEY] = []
+        st.rerun()

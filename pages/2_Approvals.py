@@ -1,0 +1,124 @@
+"""Approvals: the managers' queue with full context, approve / reject in a dialog, history."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import streamlit as st
+
+from lynx_core.policy.approval_views import QueueFilters, build_queue
+from lynx_core.ui.components import require_actor, services
+
+actor = require_actor()
+svc = services()
+is_approver = svc.approvals.is_approver(actor)
+
+st.title("Approvals")
+if is_approver:
+    st.caption("Requests from your tenant that need a decision. Approving carries the change out in the Kernel at once.")
+else:
+    st.caption("You do not hold an approver role, so you can follow requests here but not decide them.")
+
+flash = st.session_state.pop("approval_flash", None)
+if flash:
+    (st.error if flash[0] == "error" else st.success)(flash[1])
+
+
+@st.dialog("Confirm decision")
+def confirm(request_id: str, decision: str, summary: str) -> None:
+    st.markdown(summary)
+    reason = ""
+    if decision == "reject":
+        reason = st.text_area("Reason (required; the requester sees it)", key=f"reason_{request_id}")
+    else:
+        st.warning("Approving carries the change out in the Kernel immediately.")
+    label = "Approve and execute" if decision == "approve" else "Reject"
+    if st.button(label, type="primary", key=f"confirm_{decision}_{request_id}"):
+        if decision == "approve":
+            outcome = svc.approvals.approve(actor, request_id)
+        else:
+            outcome = svc.approvals.reject(actor, request_id, reason)
+        st.session_state["approval_flash"] = ("error" if outcome.refused or outcome.status == "failed" else "ok",
+                                              outcome.message)
+        st.rerun()
+
+
+users = {u.id: u.display_name for u in svc.kernel.list_users(actor.tenant_id)}
+cell_tools = [tool.id for tool in svc.registry if tool.layer.value == "cell"]
+with st.container(border=True):
+    cols = st.columns(5)
+    tool_choice = cols[0].selectbox("Type", ["(all)"] + cell_tools, key="queue_type")
+    requester = cols[1].selectbox("Requester", ["(all)"] + list(users), format_func=lambda v: users.get(v, v),
+                                  key="queue_requester")
+    min_amount = cols[2].number_input("Min amount", min_value=0.0, value=0.0, step=100.0, key="queue_min")
+    max_amount = cols[3].number_input("Max amount (0 = any)", min_value=0.0, value=0.0, step=100.0, key="queue_max")
+    min_age = cols[4].number_input("Older than (hours)", min_value=0.0, value=0.0, step=1.0, key="queue_age")
+filters = QueueFilters(
+    tool_id=None if tool_choice == "(all)" else tool_choice,
+    requested_by=None if requester == "(all)" else requester,
+    min_amount=Decimal(str(min_amount)) if min_amount else None,
+    max_amount=Decimal(str(max_amount)) if max_amount else None,
+    min_age_hours=min_age or None,
+)
+
+pending_tab, history_tab = st.tabs(["Pending", "History"])
+with pending_tab:
+    queue = build_queue(actor=actor, approvals=svc.approvals, drafts=svc.drafts, kernel=svc.kernel, filters=filters)
+    if not queue:
+        st.info("No pending requests match the filters.")
+    for view in queue:
+        request, draft = view.request, view.draft
+        amount = f" · {request.amount} {request.currency}" if request.amount else ""
+        title = f"`{request.request_id}` · {draft.title}{amount} · from {view.requester_name} · {view.age_hours:.1f} h old"
+        with st.expander(title, expanded=True):
+            left, right = st.columns([3, 2])
+            with left:
+                st.markdown(f"**Request** {draft.preview.get('summary', draft.title)}")
+                st.markdown(f"**Tool** `{request.tool_id}` (high risk) · approvals needed: {request.required_approvals} · "
+                            f"expires {request.expires_at[:16]} UTC")
+                changes = draft.preview.get("changes", [])
+                if changes:
+                    st.markdown("**What will change in the Kernel**")
+                    st.table([{"target": c.get("target"), "before": c.get("before") or "—", "after": c.get("after")}
+                              for c in changes])
+                for check in draft.preview.get("checks", []):
+                    st.markdown(f"- ✔ {check}")
+                for note in view.risk_notes:
+                    st.markdown(f"- ⚠ {note}")
+            with right:
+                st.markdown(f"**Policy** {request.policy.get('description', '')}")
+                st.caption(f"Approvers: {', '.join(request.policy.get('approver_roles', []))} with "
+                           f"{request.policy.get('approver_scope')}; tenant mode {request.policy.get('tenant_approval_mode')}")
+                if view.vendor_snapshot:
+                    st.markdown("**Vendor snapshot**")
+                    st.json(view.vendor_snapshot, expanded=False)
+                if request.conversation_excerpt:
+                    st.markdown("**Conversation excerpt**")
+                    st.text(request.conversation_excerpt)
+                for decision in view.decisions:
+                    st.caption(f"{users.get(decision['approver_id'], decision['approver_id'])} chose "
+                               f"{decision['decision']} at {decision['created_at'][:16]}")
+            if is_approver and view.can_decide.allowed:
+                b1, b2, _ = st.columns([1, 1, 4])
+                if b1.button("Approve", key=f"approve_{request.request_id}", type="primary"):
+                    confirm(request.request_id, "approve", title)
+                if b2.button("Reject", key=f"reject_{request.request_id}"):
+                    confirm(request.request_id, "reject", title)
+            elif is_approver:
+                st.caption(f"You cannot decide this request: {view.can_decide.reason}")
+
+with history_tab:
+    done = build_queue(actor=actor, approvals=svc.approvals, drafts=svc.drafts, kernel=svc.kernel, filters=filters,
+                       statuses=("approved", "executing", "executed", "failed", "rejected", "expired", "cancelled"))
+    st.dataframe(
+        [{"request": v.request.request_id, "title": v.draft.title, "status": v.request.status,
+          "amount": v.request.amount, "requester": v.requester_name,
+          "decided": v.request.decided_at, "executed": v.request.executed_at, "error": v.request.error}
+         for v in reversed(done)],
+        hide_index=True, width="stretch", key="approval_history",
+    )
+    failed = [v for v in done if v.request.status == "failed"]
+    for view in failed:
+        st.warning(f"`{view.request.request_id}` failed: {view.request.error} Next: {view.request.next_step}")
+        if is_approver and view.can_decide.allowed and st.button("Retry execution", key=f"retry_{view.request.request_id}"):
+            confirm(view.request.request_id, "approve", f"Retry `{view.request.request_id}`")
