@@ -22,7 +22,7 @@ Routes (all under ``/api``, all requiring ``Authorization: Bearer <api key>``)::
     GET  /tenants/{t}/design-tokens              GET /tenants/{t}/brand-rules
     GET  /tenants/{t}/document-requests          POST /tenants/{t}/document-requests
 
-Records are returned as their pydantic JSON (amounts as strings); lists as JSON arrays.
+Records are returned as their pydantic JSON (amounts as strings), and lists as JSON arrays.
 Errors are ``{"error": {"code", "message", "hint"}}`` with 401 for a missing or wrong key,
 400 for a malformed body or parameter, 404 for an unknown record (plus ``kind`` and
 ``record_id``), 422 when the Kernel rejects a value, and 500 for anything unexpected.
@@ -54,9 +54,6 @@ from lynx_core.kernel.base import Kernel
 from lynx_core.kernel.models import WorkflowStep
 
 logger = logging.getLogger(__name__)
-
-Endpoint = Callable[[Request], Awaitable[Response]]
-
 
 class BadRequestError(Exception):
     """A request body or query parameter is malformed or has the wrong type."""
@@ -199,12 +196,12 @@ def _to_json(result: Any) -> Any:
 
 
 def create_kernel_app(kernel: Kernel, api_key: str) -> Starlette:
-    """Build the Starlette app serving ``kernel``; every route needs ``api_key`` as a bearer token.
+    """Build the Starlette app serving ``kernel``. Every route needs ``api_key`` as a bearer token.
 
     Kernel calls run in Starlette's thread pool because the Kernel API is blocking.
     """
     if not api_key:
-        raise ValueError("The Kernel API key is empty; refusing to serve the Kernel without one.")
+        raise ValueError("The Kernel API key is empty. Set a long random key to serve the Kernel.")
 
     def route(path: str, handler: Callable[..., Awaitable[Any]], method: str = "GET") -> Route:
         async def endpoint(request: Request) -> Response:
