@@ -170,7 +170,7 @@ _RECORD_TABLES = (
     "workflows", "approval_policies", "portals", "design_tokens", "brand_rules", "idempotency_keys",
 )
 
-#: Table that holds each kind of record `owner_of` accepts.
+#: Table that contains each kind of record `owner_of` accepts.
 _OWNER_TABLES: dict[str, str] = {
     "vendor": "vendors",
     "payment": "payments",
@@ -204,7 +204,7 @@ def _utc_now() -> dt.datetime:
 
 
 class EmbeddedKernel:
-    """Kernel backed by one SQLite file; the file is created and seeded on first open.
+    """Kernel backed by one SQLite file, which is created and seeded on first open.
 
     One connection is shared by all threads and guarded by a re-entrant lock, so calls from
     several threads are serialised. Open several instances on the same file only if they
@@ -229,7 +229,7 @@ class EmbeddedKernel:
     # --- Life cycle -------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the database connection; later calls raise `sqlite3.ProgrammingError`."""
+        """Close the database connection. Later calls raise `sqlite3.ProgrammingError`."""
         with self._lock:
             self._conn.close()
 
@@ -262,8 +262,8 @@ class EmbeddedKernel:
             if row is not None:
                 if row[0] != str(SEED_VERSION):
                     logger.warning(
-                        "Kernel database %s holds seed version %s, but this code seeds "
-                        "version %s; delete the file to reseed it",
+                        "Kernel database %s contains seed version %s, but this code seeds "
+                        "version %s. Delete the file to reseed it",
                         self.path,
                         row[0],
                         SEED_VERSION,
@@ -400,7 +400,7 @@ class EmbeddedKernel:
     def list_vendors(
         self, tenant_id: str, *, status: str | None = None, search: str | None = None
     ) -> list[Vendor]:
-        """List the tenant's vendors; ``search`` matches part of the name or tax id, any case."""
+        """List the tenant's vendors. ``search`` matches part of the name or tax id, in any case."""
         sql = "SELECT record_json FROM vendors WHERE tenant_id = ?"
         params: list[Any] = [tenant_id]
         if status is not None:
@@ -486,7 +486,7 @@ class EmbeddedKernel:
         status: str | None = None,
         without_vpm_record: bool | None = None,
     ) -> list[Payment]:
-        """List payments; ``without_vpm_record`` True keeps those lacking a VPM record, False the others."""
+        """List payments. ``without_vpm_record`` True keeps those without a VPM record, False the others."""
         sql = "SELECT record_json FROM payments WHERE tenant_id = ?"
         params: list[Any] = [tenant_id]
         if vendor_id is not None:
@@ -660,27 +660,15 @@ class EmbeddedKernel:
                     hint="Choose an active vendor, or ask a tenant admin to reactivate this one.",
                 )
             checked_amount = _check_amount(amount)
-            if not isinstance(currency, str) or currency.strip().upper() != tenant.currency:
-                raise KernelValidationError(
-                    f"Invalid currency {currency!r}: payments of {tenant.name} are in {tenant.currency}.",
-                    hint=f"Convert the amount to {tenant.currency} and record it in that currency.",
-                )
-            if not invoice_ref or not invoice_ref.strip():
-                raise KernelValidationError(
-                    "The invoice reference is empty.",
-                    hint="Pass the vendor's invoice number, e.g. INV-202611-12345.",
-                )
-            _check_not_empty("created_by", created_by)
-            if not isinstance(due_date, dt.date):
-                raise KernelValidationError(
-                    f"Invalid due date {due_date!r}.", hint="Pass a date such as 2026-12-31."
-                )
+            _check_payment_fields(tenant, currency, invoice_ref, due_date, created_by)
+
             code = conn.execute(
                 "SELECT reference_code FROM tenants WHERE id = ?", (tenant_id,)
             ).fetchone()[0]
             lynx_count = conn.execute(
                 "SELECT count(*) FROM payments WHERE tenant_id = ? AND source = 'lynx'", (tenant_id,)
             ).fetchone()[0]
+
             payment = Payment(
                 id=new_id("pay"),
                 tenant_id=tenant_id,
@@ -715,7 +703,7 @@ class EmbeddedKernel:
     ) -> list[DocumentRequest]:
         """Send one request per (document_id, message) and mark each document "requested".
 
-        Every document must belong to the tenant and not be on file; if one fails, none is
+        Every document must belong to the tenant and not be on file. If one fails, none is
         requested.
         """
 
@@ -904,6 +892,25 @@ def _check_not_empty(field_name: str, value: object) -> None:
         raise KernelValidationError(
             f"The field {field_name} is empty or not text.", hint=f"Pass a non-empty {field_name}."
         )
+
+
+def _check_payment_fields(
+    tenant: Tenant, currency: object, invoice_ref: object, due_date: object, created_by: object
+) -> None:
+    """Raise KernelValidationError unless currency, invoice reference, due date and author are valid."""
+    if not isinstance(currency, str) or currency.strip().upper() != tenant.currency:
+        raise KernelValidationError(
+            f"Invalid currency {currency!r}: payments of {tenant.name} are in {tenant.currency}.",
+            hint=f"Convert the amount to {tenant.currency} and record it in that currency.",
+        )
+    if not isinstance(invoice_ref, str) or not invoice_ref.strip():
+        raise KernelValidationError(
+            "The invoice reference is empty.",
+            hint="Pass the vendor's invoice number, e.g. INV-202611-12345.",
+        )
+    if not isinstance(due_date, dt.date):
+        raise KernelValidationError(f"Invalid due date {due_date!r}.", hint="Pass a date such as 2026-12-31.")
+    _check_not_empty("created_by", created_by)
 
 
 def _check_amount(amount: object) -> Decimal:

@@ -3,8 +3,8 @@
 Two tenants, Acme and Borealis, differ in their settings, role catalogue, approval policies
 and brand. Each tenant draws its values from its own ``random.Random`` seeded with `SEED` and
 the tenant id, and every date is counted from `SEED_ANCHOR`, so two builds are equal and no
-value depends on the day the seed runs. Building returns plain records; hashing the demo
-password and writing the records is the job of `EmbeddedKernel`.
+value depends on the day the seed runs. Building returns plain records, and `EmbeddedKernel`
+hashes the demo password and writes the records.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from lynx_core.kernel.models import (
 logger = logging.getLogger(__name__)
 
 SEED = 20261204
-#: Day every seeded date is counted from; the seed never reads the current date.
+#: Day every seeded date is counted from, because the seed never reads the current date.
 SEED_ANCHOR = dt.date(2026, 12, 1)
-#: Stored in the database's ``meta`` table; bump it when the demo data changes.
+#: Version stored in the database's ``meta`` table. Bump it when the demo data changes.
 SEED_VERSION = 1
 #: Password of every demo account (the database stores only its argon2 hash).
 DEMO_PASSWORD = "lynx-demo-2026"
@@ -852,7 +852,7 @@ def _workflow_steps(
     profile: _TenantProfile, pool: tuple[tuple[str, str, str], ...], slow: bool, redundant: bool,
     rng: random.Random,
 ) -> list[WorkflowStep]:
-    """Pick 3-8 steps from the pool in order; add a repeated check or a slow step on request."""
+    """Pick 3-8 steps from the pool in order, adding a repeated check or a slow step on request."""
     count = rng.randint(3, min(8, len(pool)))
     # The first step (the submission) is always kept.
     chosen = [0] + sorted(rng.sample(range(1, len(pool)), count - 1))
@@ -1127,7 +1127,7 @@ def _build_design(
 
 
 def build_tenant_seed(profile: _TenantProfile, used_ids: set[str]) -> TenantSeed:
-    """Build every demo record of one tenant; ``used_ids`` keeps ids unique across tenants."""
+    """Build every demo record of one tenant, drawing ids not yet in ``used_ids``."""
     tenant_id = profile.tenant.id
     ids = _IdFactory(_rng_for(tenant_id, "ids"), used_ids)
     vendors = _build_vendors(profile, ids, _rng_for(tenant_id, "vendors"))
@@ -1151,6 +1151,6 @@ def build_tenant_seed(profile: _TenantProfile, used_ids: set[str]) -> TenantSeed
 
 
 def build_demo_data() -> list[TenantSeed]:
-    """Build the demo records of both tenants; equal on every call."""
+    """Build the demo records of both tenants, equal on every call."""
     used_ids: set[str] = set()
     return [build_tenant_seed(profile, used_ids) for profile in TENANT_PROFILES]
