@@ -120,6 +120,8 @@ with st.sidebar:
         st.caption("None yet. Ask Lynx to draft something, then use Request approval.")
     for request in mine:
         st.markdown(f"`{request.request_id}` · {request.tool_id.split('.')[0]} · **{request.status}**")
+    if mine and st.button("Refresh status", key="refresh_requests"):
+        st.rerun()
     if history and st.button("Clear conversation", key="clear_chat"):
         st.session_state[HISTORY_KEY] = []
         st.rerun()

@@ -66,6 +66,8 @@ with run_tab:
         if run is None:
             st.warning("You may not see this run.")
         else:
+            st.markdown(f"**Run** `{run['run_id']}` · **user** {users.get(run['user_id'], run['user_id'])} · "
+                        f"**started** {run['started_at'][:19]} UTC")
             st.markdown(f"**Question** {run['query']}")
             st.markdown(f"**Status** `{run['status']}` · **provider** {run['provider']} ({run['model']}) · "
                         f"**duration** {run['duration_ms']:.0f} ms · **tool calls** {run['tool_calls']}")

@@ -1,0 +1,112 @@
+"""Page logic through Streamlit's AppTest: the sign-in gate, tool cards in the chat, audit filters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lynx_core.services import Services, set_services
+from tests.conftest import DEMO_PASSWORD
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+CHAT = "pages/1_Ask_Lynx.py"
+APPROVALS = "pages/2_Approvals.py"
+AUDIT = "pages/3_Audit_log.py"
+
+
+@pytest.fixture
+def app(services: Services) -> AppTest:
+    set_services(services)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    yield at
+    set_services(None)
+
+
+def sign_in(at: AppTest, email: str, password: str = DEMO_PASSWORD) -> AppTest:
+    at.switch_page("app.py").run()
+    at.text_input(key="sign_in_email").input(email)
+    at.text_input(key="sign_in_password").input(password)
+    at.button[0].click().run()
+    return at
+
+
+@pytest.mark.parametrize("page", [CHAT, APPROVALS, AUDIT])
+def test_pages_require_a_session(app: AppTest, page: str) -> None:
+    app.switch_page(page).run()
+    assert not app.exception
+    assert [w.value for w in app.warning] == ["Please sign in to use Lynx."]
+    assert not app.title
+
+
+def test_wrong_password_shows_error_and_no_session(app: AppTest) -> None:
+    sign_in(app, "paula.procurement@acme.test", "nope")
+    assert "e-mail address or password is wrong" in app.error[0].value
+    app.switch_page(CHAT).run()
+    assert app.warning[0].value == "Please sign in to use Lynx."
+
+
+def test_expired_session_returns_to_sign_in(app: AppTest, services: Services) -> None:
+    sign_in(app, "paula.procurement@acme.test")
+    services.db.execute("UPDATE sessions SET expires_at = '2000-01-01T00:00:00+00:00'")
+    app.switch_page(CHAT).run()
+    assert "sessions end 8 hours after sign-in" in app.warning[0].value
+
+
+def test_chat_renders_answer_with_tool_card(app: AppTest, services: Services) -> None:
+    sign_in(app, "paula.procurement@acme.test")
+    app.switch_page(CHAT).run()
+    assert [t.value for t in app.title] == ["Ask Lynx"]
+    app.chat_input[0].set_value("Which payments have no VPM record?").run()
+    assert not app.exception
+    labels = [e.label for e in app.expander]
+    card = [label for label in labels if "vpm.domain.unrecorded_payments.list" in label]
+    assert card, labels
+    assert "ADVICE" in card[0]
+    assert "low risk" in card[0]
+    text = " ".join(m.value for m in app.markdown)
+    assert "PAY-ACME-" in text
+    assert "PAY-BOR-" not in text
+    assert any("Run `run_" in c.value for c in app.caption)
+
+
+def test_chat_shows_refusal_for_viewer(app: AppTest) -> None:
+    sign_in(app, "victor.viewer@acme.test")
+    app.switch_page(CHAT).run()
+    app.chat_input[0].set_value("Which payments have no VPM record?").run()
+    refusals = [e.value for e in app.error]
+    assert any("scope_required" in r and "finance:read" in r for r in refusals), refusals
+
+
+def test_audit_page_filters_runs_by_status_and_tool(app: AppTest, services: Services) -> None:
+    sign_in(app, "felix.finance@acme.test")
+    app.switch_page(CHAT).run()
+    app.chat_input[0].set_value("Which payments have no VPM record?").run()
+    app.chat_input[0].set_value("Show me the audit risk").run()
+
+    app.switch_page(AUDIT).run()
+    assert not app.exception
+    assert "Hash chain intact" in app.success[0].value
+    assert app.tabs[0].label == "Runs (2)"
+
+    app.selectbox(key="audit_tool").set_value("vpm.domain.unrecorded_payments.list").run()
+    assert app.tabs[0].label == "Runs (1)"
+    assert "Which payments have no VPM record?" in " ".join(m.value for m in app.markdown)
+
+    app.selectbox(key="audit_tool").set_value("(all)").run()
+    app.selectbox(key="audit_status").set_value("failed").run()
+    assert app.tabs[0].label == "Runs (0)"
+
+
+def test_audit_page_shows_only_own_runs_without_audit_scope(app: AppTest) -> None:
+    sign_in(app, "felix.finance@acme.test")
+    app.switch_page(CHAT).run()
+    app.chat_input[0].set_value("Which payments have no VPM record?").run()
+    app.switch_page("app.py").run()
+    app.button(key="sign_out_home").click().run()
+    sign_in(app, "paula.procurement@acme.test")
+    app.switch_page(AUDIT).run()
+    assert app.tabs[0].label == "Runs (0)"
+    assert "You see your own runs and events." in app.caption[0].value
