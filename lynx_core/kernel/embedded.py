@@ -494,22 +494,25 @@ class EmbeddedKernel:
             params.append(vendor_id)
         if status is not None:
             _check_choice("payment status", status, PAYMENT_STATUSES)
-            sql += " AND status = ?"
-            params.append(status)
+            # Scheduled and overdue are told apart by today's date, not by the stored status.
+            stored = ("scheduled", "overdue") if status in ("scheduled", "overdue") else (status,)
+            sql += f" AND status IN ({', '.join('?' for _ in stored)})"
+            params.extend(stored)
         if without_vpm_record is not None:
             sql += " AND has_vpm_record = ?"
             params.append(0 if without_vpm_record else 1)
         sql += " ORDER BY created_at, id"
-        return self._list_in_tenant(Payment, tenant_id, sql, tuple(params))
+        payments = [_as_of_today(p) for p in self._list_in_tenant(Payment, tenant_id, sql, tuple(params))]
+        return payments if status is None else [p for p in payments if p.status == status]
 
     def get_payment(self, tenant_id: str, payment_id: str) -> Payment:
-        return self._fetch_one(
+        return _as_of_today(self._fetch_one(
             Payment,
             "payment",
             payment_id,
             "SELECT record_json FROM payments WHERE tenant_id = ? AND id = ?",
             (tenant_id, payment_id),
-        )
+        ))
 
     # --- Workflows, policies, portals and design ---------------------------------------------
 
@@ -911,6 +914,17 @@ def _check_payment_fields(
     if not isinstance(due_date, dt.date):
         raise KernelValidationError(f"Invalid due date {due_date!r}.", hint="Pass a date such as 2026-12-31.")
     _check_not_empty("created_by", created_by)
+
+
+def _as_of_today(payment: Payment) -> Payment:
+    """Report a scheduled payment whose due date has passed as overdue.
+
+    The demo data is seeded once with fixed dates, so without this a payment due after the
+    seed date would stay "scheduled" forever.
+    """
+    if payment.status == "scheduled" and payment.due_date < dt.date.today():
+        return payment.model_copy(update={"status": "overdue"})
+    return payment
 
 
 def _check_amount(amount: object) -> Decimal:

@@ -418,8 +418,10 @@ class ApprovalService:
                 event_type="tenant.isolation_breach", tenant_id=actor.tenant_id, actor_id=actor.user_id,
                 subject_id=request_id, rule="tenant_isolation",
                 reason="An approval decision named a request of another tenant.",
-                details={"owner_tenants": [owner]},
             ))
+            logger.critical("tenant isolation breach", extra={
+                "tenant_id": actor.tenant_id, "user_id": actor.user_id, "request_id": request_id,
+                "owner_tenants": [owner]})
             return self._refuse(actor, None, "tenant_isolation",
                                 "That approval request does not belong to your tenant; the attempt was logged.",
                                 alternative="Open the Approvals page to see your tenant's requests.", subject_id=request_id)

@@ -150,9 +150,13 @@ class ToolExecutor:
                 event_type="tenant.isolation_breach", tenant_id=actor.tenant_id, actor_id=actor.user_id,
                 run_id=run_id, tool_id=tool.id, layer=tool.layer, risk=tool.risk, subject_id=call_id,
                 input=clean_input, rule="tenant_isolation", reason=decision.reason,
-                details={"foreign_records": [{k: v for k, v in f.items() if k != "owner"} for f in foreign],
-                         "owner_tenants": sorted({f["owner"] for f in foreign})},
+                details={"foreign_records": [{k: v for k, v in f.items() if k != "owner"} for f in foreign]},
             ))
+            # The owning tenant goes to the operations log only: the caller's tenant can read its
+            # own audit log, and must not learn which other tenant holds the record.
+            logger.critical("tenant isolation breach", extra={
+                "tenant_id": actor.tenant_id, "user_id": actor.user_id, "tool_id": tool.id, "call_id": call_id,
+                "owner_tenants": sorted({f["owner"] for f in foreign})})
             return self._refuse(actor, tool, tool_id, call_id, run_id, clean_input, started, decision)
 
         fresh_actor, active = self._fresh_actor(actor)

@@ -113,7 +113,7 @@ def test_other_tenants_record_is_refused_and_raises_breach(services, executor) -
     assert "does not belong to your tenant" in result.refusal.reason
     breach = services.audit.list_events("tnt_acme", event_type="tenant.isolation_breach")
     assert len(breach) == 1
-    assert "tnt_borealis" in breach[0]["details_json"]
+    assert "tnt_borealis" not in breach[0]["details_json"]
     assert services.audit.list_events("tnt_borealis") == []
 
 

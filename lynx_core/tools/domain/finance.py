@@ -260,8 +260,7 @@ class OverduePaymentsOutput(BaseModel):
 
 def list_overdue_payments(ctx: ToolContext, data: OverduePaymentsInput) -> OverduePaymentsOutput:
     tenant = ctx.kernel.get_tenant(ctx.actor.tenant_id)
-    # NOTE: "overdue" is the Kernel's payment status; a scheduled payment whose due date
-    # passed since the Kernel last updated statuses is not counted.
+    # "overdue" is the Kernel's status: it reports scheduled payments past their due date as overdue.
     overdue = live_payments(ctx, vendor_id=data.vendor_id, status="overdue")
     if data.sort == "largest":
         overdue.sort(key=lambda p: (-p.amount, p.due_date, p.id))
