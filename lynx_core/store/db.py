@@ -32,6 +32,7 @@ class Database:
         self.url = url
         self._lock = threading.RLock()
         self._local = threading.local()
+        self._pg_all: list[Any] = []
         if url.startswith(("postgresql://", "postgres://")):
             self.dialect: Dialect = "postgresql"
             self._sqlite: sqlite3.Connection | None = None
@@ -58,13 +59,19 @@ class Database:
 
             conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=5)
             self._local.pg = conn
-            connections = getattr(self, "_pg_all", [])
-            connections.append(conn)
-            self._pg_all = connections
+            with self._lock:
+                # Drop connections the server already closed, so a flapping server does
+                # not grow the list.
+                self._pg_all = [known for known in self._pg_all if not known.closed]
+                self._pg_all.append(conn)
         return conn
 
     def _sql(self, sql: str) -> str:
-        return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
+        # psycopg reads every "%" of a query with parameters as a placeholder, so a literal
+        # "%" (as in LIKE 'INV-%') is doubled before "?" becomes "%s".
+        if self.dialect == "postgresql":
+            return sql.replace("%", "%%").replace("?", "%s")
+        return sql
 
     def _raise_conflict(self, exc: Exception) -> None:
         if isinstance(exc, sqlite3.IntegrityError):
@@ -134,5 +141,7 @@ class Database:
         if self._sqlite is not None:
             with self._lock:
                 self._sqlite.close()
-        for conn in getattr(self, "_pg_all", []):
+        with self._lock:
+            connections, self._pg_all = self._pg_all, []
+        for conn in connections:
             conn.close()
