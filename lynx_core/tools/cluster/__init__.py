@@ -1,3 +1,12 @@
 """Cluster tools: medium risk, they create or update drafts and never touch live records."""
 
-TOOLS: list = []
+from lynx_core.tools.cluster import design, documents, payments, policies, portals, workflows
+
+TOOLS = [
+    *payments.TOOLS,
+    *documents.TOOLS,
+    *workflows.TOOLS,
+    *portals.TOOLS,
+    *policies.TOOLS,
+    *design.TOOLS,
+]
