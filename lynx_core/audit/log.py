@@ -178,7 +178,8 @@ class AuditLog:
             "rule": event.rule,
             "reason": event.reason,
             "alternative": event.alternative,
-            "latency_ms": None if event.latency_ms is None else round(event.latency_ms, 3),
+            # Stored as REAL, so hash a float: an int would read back as 5.0 and fail verify.
+            "latency_ms": None if event.latency_ms is None else float(round(event.latency_ms, 3)),
             "details_json": to_json(event.details) if event.details else None,
             "created_at": utc_now().isoformat(),
         }
@@ -202,7 +203,7 @@ class AuditLog:
         row.update(
             started_at=run.started_at.isoformat(),
             ended_at=run.ended_at.isoformat(),
-            duration_ms=round(duration, 3),
+            duration_ms=float(round(duration, 3)),
             created_at=utc_now().isoformat(),
         )
         self._write("lynx_runs", row)
@@ -225,6 +226,13 @@ class AuditLog:
         for attempt in range(20):
             try:
                 with self.db.transaction() as tx:
+                    if tx.dialect == "postgresql":
+                        # Writers of one tenant's chain queue here instead of racing for the
+                        # next position; the unique index below stays the safety net.
+                        tx.query_one(
+                            "SELECT pg_advisory_xact_lock(hashtextextended(?, 0)) AS locked",
+                            (f"{table}:{row['tenant_id']}",),
+                        )
                     last = tx.query_one(
                         f"SELECT chain_index, hash FROM {table} WHERE tenant_id = ? "
                         "ORDER BY chain_index DESC LIMIT 1",

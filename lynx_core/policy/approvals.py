@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -181,7 +182,7 @@ class ApprovalService:
 
         if request.status != "pending":
             if decision == "approve" and request.status in ("approved", "executing", "executed"):
-                return self._current(request, "The request was already approved.")
+                return self._settled(request, "The request was already approved.")
             if request.status == "failed" and decision == "approve":
                 return self._retry(approver, request)
             return self._refuse(actor, request, "approval_state" if request.status != "expired" else "approval_expired",
@@ -207,7 +208,7 @@ class ApprovalService:
                                          approver_id=approver.user_id, approver_roles=sorted(approver.roles),
                                          decision="approve", reason=reason)
         if not added:
-            return self._current(self._reload(request), "You already approved this request.")
+            return self._settled(request, "You already approved this request.")
 
         if not self._fully_approved(request):
             self._event("approval.partially_approved", approver, request,
@@ -218,7 +219,7 @@ class ApprovalService:
 
         if not self.drafts.move_request(actor.tenant_id, request.request_id, from_status=("pending",),
                                         to_status="approved", decided_at=_now().isoformat()):
-            return self._current(self._reload(request), "The request was already decided.")
+            return self._settled(request, "The request was already decided.")
         self.drafts.move_draft(actor.tenant_id, request.draft_id, from_status=("submitted",), to_status="approved")
         self._event("approval.approved", approver, request)
         return self._execute(approver, self._reload(request))
@@ -306,7 +307,7 @@ class ApprovalService:
 
     def _execute(self, approver: Actor, request: ApprovalRequest) -> ApprovalOutcome:
         if not self.drafts.move_request(request.tenant_id, request.request_id, from_status=("approved",), to_status="executing"):
-            return self._current(self._reload(request), "The request is already being carried out.")
+            return self._settled(request, "The request is already being carried out.")
         if not self.drafts.start_execution(tenant_id=request.tenant_id, request_id=request.request_id,
                                            round_number=request.round, tool_id=request.tool_id):
             return self._current(self._reload(request), "This approval round was already carried out.")
@@ -432,6 +433,22 @@ class ApprovalService:
         fresh = self.drafts.get_request(request.tenant_id, request.request_id)
         assert fresh is not None
         return fresh
+
+    def _settled(self, request: ApprovalRequest, message: str, *, timeout: float = 30.0) -> ApprovalOutcome:
+        """Wait while another caller finishes deciding or executing, then return the outcome.
+
+        A double click or a retry after a timeout thus returns the same outcome as the call
+        that did the work, instead of a moment in between.
+        """
+        deadline = time.monotonic() + timeout
+        current = self._reload(request)
+        while time.monotonic() < deadline and (
+            current.status in ("approved", "executing")
+            or (current.status == "pending" and self._fully_approved(current))
+        ):
+            time.sleep(0.05)
+            current = self._reload(request)
+        return self._current(current, message)
 
     @staticmethod
     def _current(request: ApprovalRequest, message: str) -> ApprovalOutcome:

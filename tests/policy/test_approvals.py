@@ -198,7 +198,12 @@ def test_twenty_concurrent_approvals_execute_once(services: Services, acme_reque
 def block_vendor(kernel_path: Path, name: str, status: str) -> None:
     """Change a vendor's status in the Kernel's own database, as a Kernel administrator would."""
     conn = sqlite3.connect(kernel_path)
-    conn.execute("UPDATE vendors SET status = ? WHERE name = ?", (status, name))
+    conn.execute(
+        "UPDATE vendors SET status = ?, record_json = json_set(record_json, '$.status', ?) "
+        "WHERE json_extract(record_json, '$.name') = ?",
+        (status, status, name),
+    )
+    assert conn.total_changes == 1
     conn.commit()
     conn.close()
 
