@@ -37,7 +37,7 @@ class Decision:
         return " ".join(parts)
 
 
-#: Rule names used in decisions; docs/security.md describes each.
+#: Rule names used in decisions; docs/audit.md lists them and a test keeps the two in step.
 RULES = {
     "unknown_tool": "Only registered tools can be called.",
     "invalid_input": "A tool's input must match its schema.",
@@ -53,4 +53,7 @@ RULES = {
     "approval_state": "An approval decision needs a pending request.",
     "approval_expired": "Requests past their expiry time cannot be approved.",
     "reason_required": "A rejection needs a reason.",
+    "not_found": "The draft or approval request does not exist in the caller's tenant.",
+    "not_owner": "Only a draft's author requests its approval; only the requester or an approver cancels.",
+    "no_cell_tool": "A proposal without a cell tool is applied by a person, not approved in Lynx.",
 }

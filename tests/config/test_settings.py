@@ -67,9 +67,3 @@ def test_secrets_never_reach_log_lines(tmp_path: Path, capsys: pytest.CaptureFix
     assert "sk-very-secret-123" not in log_file.read_text()
     assert "***" in log_file.read_text()
     assert "sk-very-secret-123" not in capsys.readouterr().out
-
-
-def test_every_setting_is_documented() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    missing = [name for name in SETTING_FIXES if f"`{name}`" not in readme]
-    assert missing == []
