@@ -1,0 +1,1 @@
+"""Maintenance jobs: thin wrappers around `lynx_core` services, runnable from the command line."""
