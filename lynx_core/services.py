@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from lynx_core import __version__
 from lynx_core.audit import AuditLog
@@ -117,6 +116,3 @@ def set_services(services: Services | None) -> None:
     with _lock:
         _services = services
 
-
-def data_dir_of(services: Services) -> Path:
-    return services.settings.lynx_data_dir

@@ -54,7 +54,12 @@ class AuditQueries:
         """Return a run and its events, or (None, []) when the actor may not see it."""
         run = self.audit.get_run(actor.tenant_id, run_id)
         events = self.audit.list_events(actor.tenant_id, run_id=run_id)
-        owner = run["user_id"] if run else (events[0]["actor_id"] if events else None)
+        if run is not None:
+            owner = run["user_id"]
+        elif events:
+            owner = events[0]["actor_id"]
+        else:
+            owner = None
         if owner is None or (not self.sees_whole_tenant(actor) and owner != actor.user_id):
             return None, []
         return run, events

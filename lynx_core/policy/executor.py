@@ -5,9 +5,9 @@ Every call, from the chat, an approval or a job, goes through `ToolExecutor.exec
 resolve tool → parse and validate input → tenant guard → roles and scopes (read fresh from
 the Kernel) → risk gate → audit "tool.started" → handler → validate output → audit outcome.
 
-A refusal at any step is an audit event with the rule, the reason and an alternative, and
-comes back as a `ToolCallResult` with status "refused"; the executor raises only
-`AuditWriteError`, when the audit log cannot record the call at all.
+A refusal at any step is an audit event with the rule, the reason and an alternative. It comes
+back as a `ToolCallResult` with status "refused". The executor raises only `AuditWriteError`,
+when the audit log cannot record the call at all.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What a tool handler receives besides its input."""
+"""The per-call context a tool handler receives besides its input."""
 
 from __future__ import annotations
 
