@@ -18,6 +18,12 @@ from lynx_core.services import Services, get_services
 TOKEN_KEY = "lynx_session_token"
 NOTICE_KEY = "lynx_sign_in_notice"
 
+PAGES = (
+    ("pages/1_Ask_Lynx.py", "Ask Lynx", "💬"),
+    ("pages/2_Approvals.py", "Approvals", "✅"),
+    ("pages/3_Audit_log.py", "Audit log", "📜"),
+)
+
 LAYER_BADGES = {
     "domain": ("ADVICE", "blue", "Read-only: nothing was changed."),
     "cluster": ("DRAFT", "orange", "A draft: nothing changes in the Kernel until a manager approves it."),
@@ -54,6 +60,11 @@ def require_actor() -> Actor:
         st.page_link("app.py", label="Go to sign-in", icon="🔑")
         st.stop()
     with st.sidebar:
+        # Streamlit's own page list is hidden (client.showSidebarNavigation) so that signed-out
+        # visitors see no pages and the start page is not listed under its file name.
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
         tenant = services().kernel.get_tenant(actor.tenant_id)
         st.markdown(f"**{actor.display_name}**  \n{tenant.name}  \n`{', '.join(sorted(actor.roles))}`")
         if st.button("Sign out", key="sign_out"):

@@ -3,16 +3,15 @@
 import streamlit as st
 
 from lynx_core.errors import AuthenticationError
-from lynx_core.ui.components import NOTICE_KEY, TOKEN_KEY, current_actor, services, sign_out
+from lynx_core.ui.components import NOTICE_KEY, PAGES, TOKEN_KEY, current_actor, services, sign_out
 
 
 def render_signed_in(actor) -> None:
     st.title("Lynx")
     tenant = services().kernel.get_tenant(actor.tenant_id)
     st.markdown(f"Signed in as **{actor.display_name}** ({actor.email}) at **{tenant.name}**.")
-    st.page_link("pages/1_Ask_Lynx.py", label="Ask Lynx", icon="💬")
-    st.page_link("pages/2_Approvals.py", label="Approvals", icon="✅")
-    st.page_link("pages/3_Audit_log.py", label="Audit log", icon="📜")
+    for path, label, icon in PAGES:
+        st.page_link(path, label=label, icon=icon)
     if st.button("Sign out", key="sign_out_home"):
         sign_out()
         st.rerun()

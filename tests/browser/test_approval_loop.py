@@ -38,7 +38,7 @@ def test_draft_request_approve_execute_once(app_url: str, browser, tmp_path: Pat
     manager = browser.new_context().new_page()
     manager.set_default_timeout(30_000)
     sign_in(manager, app_url, "felix.finance@acme.test")
-    manager.get_by_test_id("stSidebarNav").get_by_text("Approvals").click()
+    manager.get_by_test_id("stSidebar").get_by_role("link", name="Approvals").click()
     manager.get_by_role("heading", name="Approvals").wait_for()
     request = manager.get_by_test_id("stExpander").filter(has_text="Helios Steel Works").first
     request.wait_for()

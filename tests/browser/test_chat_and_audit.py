@@ -26,7 +26,7 @@ def test_question_answer_tool_card_and_audit_run(app_url: str, browser) -> None:
     run_caption = page.get_by_text(re.compile(r"Run run_[0-9a-f]+")).first
     run_id = re.search(r"run_[0-9a-f]+", run_caption.inner_text()).group(0)
 
-    page.get_by_test_id("stSidebarNav").get_by_text("Audit log").click()
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Audit log").click()
     page.get_by_role("heading", name="Audit log").wait_for()
     page.get_by_text(re.compile(r"Hash chain intact")).wait_for()
     page.get_by_text(run_id).first.wait_for()
