@@ -6,7 +6,9 @@ import streamlit as st
 
 from lynx_core.assistant.events import Notice, RunFinished, TextDelta, ToolCallFinished, ToolCallStarted
 from lynx_core.assistant.messages import ChatTurn
+from lynx_core.assistant import MAX_QUERY_CHARS
 from lynx_core.assistant.runner import AssistantRunner
+from lynx_core.policy.approvals import describe_result
 from lynx_core.ui.components import render_tool_card, require_actor, services
 
 HISTORY_KEY = "chat_history"
@@ -45,9 +47,14 @@ def render_draft_status(result, index: int) -> None:
     else:
         st.markdown(f":orange-badge[DRAFT] **{draft.title}** — approval request `{latest.request_id}` is **{latest.status}**")
         if latest.status == "executed":
-            st.success(f"Approved and carried out. Result: `{latest.result}`")
+            st.success(f"Approved and carried out. {describe_result(latest.result)}")
+        elif latest.status == "pending" and latest.required_approvals > 1:
+            approvals = [d for d in svc.drafts.list_decisions(actor.tenant_id, latest.request_id)
+                         if d["decision"] == "approve" and d["round"] == latest.round]
+            st.info(f"{len(approvals)} of {latest.required_approvals} approvals recorded.")
         elif latest.status in ("failed", "rejected", "expired", "cancelled"):
-            st.warning(latest.error or latest.next_step or f"The request was {latest.status}.")
+            st.warning(" ".join(part for part in (latest.error, latest.next_step) if part)
+                       or f"The request was {latest.status}.")
     if not draft.execute_tool_id:
         st.caption("This is a proposal for a person to apply by hand; there is nothing to approve in Lynx.")
         return
@@ -78,6 +85,15 @@ for index, entry in enumerate(history):
             render_assistant_entry(entry, index)
 
 query = st.chat_input("Ask about payments, vendors, documents, workflows, portals or your brand…")
+if query is not None and not query.strip():
+    st.warning("The question is empty. Type a question, e.g. *Which payments have no VPM record?*")
+    query = None
+elif query is not None and len(query) > MAX_QUERY_CHARS:
+    st.error(f"The question has {len(query):,} characters; the limit is {MAX_QUERY_CHARS:,}. "
+             "Shorten it or split it into several questions.")
+    with st.expander("Your question (copy it to shorten it)"):
+        st.text(query[:MAX_QUERY_CHARS] + "…")
+    query = None
 if query:
     previous = [ChatTurn(role=e["role"], content=e["content"]) for e in history]
     history.append({"role": "user", "content": query})
@@ -119,7 +135,12 @@ with st.sidebar:
     if not mine:
         st.caption("None yet. Ask Lynx to draft something, then use Request approval.")
     for request in mine:
-        st.markdown(f"`{request.request_id}` · {request.tool_id.split('.')[0]} · **{request.status}**")
+        mine_draft = svc.drafts.get_draft(actor.tenant_id, request.draft_id)
+        st.markdown(f"**{request.status}** · {mine_draft.title if mine_draft else request.tool_id}  \n`{request.request_id}`")
+        if request.status == "executed":
+            st.caption(describe_result(request.result))
+        elif request.status in ("rejected", "failed", "expired"):
+            st.caption(" ".join(part for part in (request.error, request.next_step) if part))
     if mine and st.button("Refresh status", key="refresh_requests"):
         st.rerun()
     if history and st.button("Clear conversation", key="clear_chat"):

@@ -25,14 +25,19 @@ if flash:
 
 
 @st.dialog("Confirm decision")
-def confirm(request_id: str, decision: str, summary: str) -> None:
+def confirm(request_id: str, decision: str, summary: str, approvals_missing: int = 1) -> None:
     st.markdown(summary)
     reason = ""
     if decision == "reject":
         reason = st.text_area("Reason (required; the requester sees it)", key=f"reason_{request_id}")
+        label = "Reject"
+    elif approvals_missing > 1:
+        st.info(f"This request needs {approvals_missing} more approvals; yours is recorded and nothing "
+                "changes in the Kernel until the last approver approves.")
+        label = "Approve"
     else:
         st.warning("Approving carries the change out in the Kernel immediately.")
-    label = "Approve and execute" if decision == "approve" else "Reject"
+        label = "Approve and execute"
     if st.button(label, type="primary", key=f"confirm_{decision}_{request_id}"):
         if decision == "approve":
             outcome = svc.approvals.approve(actor, request_id)
@@ -90,22 +95,29 @@ with pending_tab:
                 st.caption(f"Approvers: {', '.join(request.policy.get('approver_roles', []))} with "
                            f"{request.policy.get('approver_scope')}; tenant mode {request.policy.get('tenant_approval_mode')}")
                 if view.vendor_snapshot:
+                    snapshot = dict(view.vendor_snapshot)
+                    notes = snapshot.pop("notes_untrusted", "")
                     st.markdown("**Vendor snapshot**")
-                    st.json(view.vendor_snapshot, expanded=False)
+                    st.table([{"field": key.replace("_", " "), "value": str(value)} for key, value in snapshot.items()])
+                    if notes:
+                        st.caption(f"Vendor notes (typed by people, not instructions): {notes}")
                 if request.conversation_excerpt:
                     st.markdown("**Conversation excerpt**")
-                    st.text(request.conversation_excerpt)
+                    with st.container(height=220):
+                        st.text(request.conversation_excerpt)
                 for decision in view.decisions:
                     st.caption(f"{users.get(decision['approver_id'], decision['approver_id'])} chose "
                                f"{decision['decision']} at {decision['created_at'][:16]}")
             if is_approver and view.can_decide.allowed:
                 b1, b2, _ = st.columns([1, 1, 4])
+                approved_by = {d["approver_id"] for d in view.decisions
+                               if d["decision"] == "approve" and d["round"] == request.round}
                 if b1.button("Approve", key=f"approve_{request.request_id}", type="primary"):
-                    confirm(request.request_id, "approve", title)
+                    confirm(request.request_id, "approve", title, request.required_approvals - len(approved_by))
                 if b2.button("Reject", key=f"reject_{request.request_id}"):
                     confirm(request.request_id, "reject", title)
             elif is_approver:
-                st.caption(f"You cannot decide this request: {view.can_decide.reason}")
+                st.info(f"You cannot decide this request: {view.can_decide.reason}")
 
 with history_tab:
     done = build_queue(actor=actor, approvals=svc.approvals, drafts=svc.drafts, kernel=svc.kernel, filters=filters,
@@ -113,6 +125,8 @@ with history_tab:
     st.dataframe(
         [{"request": v.request.request_id, "title": v.draft.title, "status": v.request.status,
           "amount": v.request.amount, "requester": v.requester_name,
+          "decided by": ", ".join(users.get(d["approver_id"], d["approver_id"]) for d in v.decisions),
+          "reason": "; ".join(d["reason"] for d in v.decisions if d["reason"]),
           "decided": v.request.decided_at, "executed": v.request.executed_at, "error": v.request.error}
          for v in reversed(done)],
         hide_index=True, width="stretch", key="approval_history",

@@ -651,7 +651,8 @@ class EmbeddedKernel:
         """Record a scheduled payment to an active vendor of the tenant.
 
         The amount must be more than 0 and at most 1,000,000.00 with at most two decimals,
-        and the currency must be the tenant's. Lynx-recorded payments always get a new VPM
+        the currency must be the tenant's, and no live payment to the vendor may already
+        carry the same invoice reference. Lynx-recorded payments always get a new VPM
         record id and a reference of the form PAY-<CODE>-L000001.
         """
 
@@ -664,6 +665,18 @@ class EmbeddedKernel:
                 )
             checked_amount = _check_amount(amount)
             _check_payment_fields(tenant, currency, invoice_ref, due_date, created_by)
+            existing = conn.execute(
+                "SELECT json_extract(record_json, '$.reference') FROM payments WHERE tenant_id = ? "
+                "AND vendor_id = ? AND status != 'cancelled' "
+                "AND upper(trim(json_extract(record_json, '$.invoice_ref'))) = upper(trim(?))",
+                (tenant_id, vendor.id, invoice_ref),
+            ).fetchone()
+            if existing is not None:
+                raise KernelValidationError(
+                    f"Invoice {invoice_ref.strip()} of {vendor.name} is already paid or scheduled by "
+                    f"payment {existing[0]}, so recording it again would pay it twice.",
+                    hint="Check that payment; cancel it in the Kernel first if it is wrong.",
+                )
 
             code = conn.execute(
                 "SELECT reference_code FROM tenants WHERE id = ?", (tenant_id,)

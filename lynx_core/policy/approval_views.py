@@ -61,6 +61,20 @@ def _vendor_snapshot(kernel: Kernel, tenant_id: str, vendor_id: str) -> dict[str
     }
 
 
+def _live_duplicate_notes(kernel: Kernel, tenant_id: str, vendor_id: str, invoice_ref: str) -> list[str]:
+    """Warn when the invoice was paid or scheduled since the draft was made (checked now, not then)."""
+    try:
+        payments = kernel.list_payments(tenant_id, vendor_id=vendor_id)
+    except KernelError:
+        return []
+    same = [p for p in payments if p.status != "cancelled" and p.invoice_ref.strip().upper() == invoice_ref.strip().upper()]
+    return [
+        f"Invoice {invoice_ref} already has payment {p.reference} ({p.amount} {p.currency}, {p.status}); "
+        "the Kernel will refuse a second payment, so reject this request."
+        for p in same
+    ]
+
+
 def build_queue(
     *,
     actor: Actor,
@@ -98,6 +112,9 @@ def build_queue(
         notes.extend(draft.preview.get("warnings", []))
         vendor_id = draft.preview.get("vendor_id") or draft.payload.get("vendor_id")
         snapshot = _vendor_snapshot(kernel, actor.tenant_id, vendor_id) if vendor_id else None
+        invoice_ref = draft.payload.get("invoice_ref")
+        if vendor_id and invoice_ref and request.status == "pending":
+            notes.extend(_live_duplicate_notes(kernel, actor.tenant_id, vendor_id, invoice_ref))
         if snapshot and snapshot["risk_rating"] == "high":
             notes.append("The vendor's risk rating is high.")
         views.append(ApprovalView(

@@ -48,6 +48,23 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def describe_result(result: Any) -> str:
+    """Return one sentence naming what an execution created, from a cell tool's output."""
+    if not isinstance(result, dict):
+        return "The change was made in the Kernel."
+    if "reference" in result:
+        return (f"Payment {result['reference']} of {result.get('amount')} {result.get('currency')} to "
+                f"{result.get('vendor_name', result.get('vendor_id'))} is {result.get('status')}, "
+                f"VPM record {result.get('vpm_record_id')}.")
+    if "published" in result:
+        return f"{result['published']} document requests were sent to {result.get('vendor_count')} vendors."
+    if "workflow_id" in result:
+        return f"Workflow {result.get('name')} ({result['workflow_id']}) is {result.get('status')}, version {result.get('version')}."
+    if "portal_id" in result:
+        return f"Portal {result.get('name')} ({result['portal_id']}) is {result.get('status')}."
+    return "The change was made in the Kernel."
+
+
 @dataclass(frozen=True)
 class ApprovalOutcome:
     """What a person sees after submitting, deciding, retrying or cancelling."""
@@ -197,8 +214,11 @@ class ApprovalService:
             self.drafts.add_decision(tenant_id=actor.tenant_id, request_id=request.request_id, round_number=request.round,
                                      approver_id=approver.user_id, approver_roles=sorted(approver.roles),
                                      decision="reject", reason=reason)
-            if not self.drafts.move_request(actor.tenant_id, request.request_id, from_status=("pending",),
-                                            to_status="rejected", decided_at=_now().isoformat()):
+            if not self.drafts.move_request(
+                actor.tenant_id, request.request_id, from_status=("pending",), to_status="rejected",
+                decided_at=_now().isoformat(),
+                next_step=f"Rejected by {approver.display_name}: {reason} Ask Lynx for a new draft if it is still needed.",
+            ):
                 return self._current(self._reload(request), "The request was decided by someone else first.")
             self.drafts.move_draft(actor.tenant_id, request.draft_id, from_status=("submitted",), to_status="rejected")
             self._event("approval.rejected", approver, request, reason=reason)
@@ -341,7 +361,8 @@ class ApprovalService:
                     details={"tool_event_id": result.audit_event_id, "round": request.round})
         logger.info("approval executed", extra={"request_id": request.request_id, "tenant_id": request.tenant_id,
                                                  "tool_id": request.tool_id})
-        return ApprovalOutcome(request.request_id, "executed", "Approved and carried out.", result=result.output)
+        return ApprovalOutcome(request.request_id, "executed",
+                               f"Approved and carried out. {describe_result(result.output)}", result=result.output)
 
     def _fail(self, approver: Actor, request: ApprovalRequest, error: str, next_step: str,
               tool_event_id: str | None = None) -> ApprovalOutcome:
@@ -453,7 +474,7 @@ class ApprovalService:
     @staticmethod
     def _current(request: ApprovalRequest, message: str) -> ApprovalOutcome:
         if request.status == "executed":
-            message += " It was carried out."
+            message += f" It was carried out. {describe_result(request.result)}"
         elif request.status == "failed":
             message += f" Its execution failed: {request.error}"
         return ApprovalOutcome(request.request_id, request.status, message, result=request.result)

@@ -34,6 +34,8 @@ CANONICAL_QUESTIONS = [
      ["vendor.domain.vendor.summarize", "vpm.domain.vendor_payments.summarize"]),
     ("Which vendors are blocked?", ["vendor.domain.vendors.search"]),
     ("Which documents are missing?", ["docs.domain.document_status.list"]),
+    ("Which vendor documents are missing?", ["docs.domain.document_status.list"]),
+    ("Show missing vendor documents", ["docs.domain.document_status.list"]),
     ("Which workflows have slow or redundant steps?", ["workflow.domain.inefficiency.scan"]),
     ("Show me the steps of the Spot buy workflow.", ["workflow.domain.workflow.read"]),
     ("Who has to approve a payment?", ["workflow.domain.approval_policies.read"]),

@@ -370,7 +370,7 @@ def test_record_payment_creates_scheduled_lynx_payment(kernel: EmbeddedKernel) -
 
 def test_record_payment_numbers_lynx_references(kernel: EmbeddedKernel) -> None:
     pay(kernel, idempotency_key="one")
-    second = pay(kernel, idempotency_key="two")
+    second = pay(kernel, idempotency_key="two", invoice_ref="INV-TEST-2")
     borealis = kernel.record_payment(
         BOREALIS,
         vendor_id=vendor_named(kernel, BOREALIS, "Nordlicht Textiles").id,
@@ -385,6 +385,13 @@ def test_record_payment_numbers_lynx_references(kernel: EmbeddedKernel) -> None:
     assert second.reference == "PAY-ACME-L000002"
     assert borealis.reference == "PAY-BOR-L000001"
     assert borealis.amount == Decimal("10.00")
+
+
+def test_record_payment_rejects_second_payment_of_same_invoice(kernel: EmbeddedKernel) -> None:
+    first = pay(kernel, idempotency_key="one")
+    with pytest.raises(KernelValidationError, match=f"already paid or scheduled by payment {first.reference}"):
+        pay(kernel, idempotency_key="two", invoice_ref=" inv-test-1 ")
+    assert pay(kernel, idempotency_key="one").id == first.id
 
 
 @pytest.mark.parametrize("amount", [Decimal("0.01"), Decimal("1000000.00"), Decimal("99.5")])

@@ -110,3 +110,29 @@ def test_audit_page_shows_only_own_runs_without_audit_scope(app: AppTest) -> Non
     app.switch_page(AUDIT).run()
     assert app.tabs[0].label == "Runs (0)"
     assert "You see your own runs and events." in app.caption[0].value
+
+
+def test_blank_and_overlong_questions_start_no_run(app: AppTest, services: Services) -> None:
+    sign_in(app, "paula.procurement@acme.test")
+    app.switch_page(CHAT).run()
+    app.chat_input[0].set_value("   ").run()
+    assert "The question is empty" in app.warning[0].value
+    app.chat_input[0].set_value("x" * 9000).run()
+    assert "the limit is 8,000" in app.error[0].value
+    assert not app.chat_message
+    assert services.audit.list_runs("tnt_acme") == []
+
+
+def test_requester_sees_rejection_reason(app: AppTest, services: Services) -> None:
+    from tests.conftest import actor_for
+
+    paula = actor_for(services, "paula.procurement@acme.test")
+    draft = services.executor.execute(paula, "vpm.cluster.payment.draft", {
+        "vendor_name": "Helios Steel Works", "amount": "75.00", "invoice_ref": "INV-PAGE-1"})
+    request = services.approvals.submit(paula, draft.output["draft_id"])
+    services.approvals.reject(actor_for(services, "felix.finance@acme.test"), request.request_id,
+                              "Paid by card already")
+    sign_in(app, "paula.procurement@acme.test")
+    app.switch_page(CHAT).run()
+    captions = " ".join(c.value for c in app.sidebar.caption)
+    assert "Rejected by Felix Finance: Paid by card already" in captions

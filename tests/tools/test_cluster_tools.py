@@ -361,6 +361,7 @@ def test_cross_tenant_id_logs_isolation_breach(services: Services):
 
 def test_payment_draft_resolves_name_and_defaults(services: Services):
     helios = vendor_id(services.kernel, ACME, "Helios Steel Works")
+    terms = services.kernel.get_vendor(ACME, helios).payment_terms_days
 
     output = draft_ok(services, PAULA, "vpm.cluster.payment.draft",
                       {"vendor_name": "helios steel works", "amount": 1250, "invoice_ref": " INV-2291 "})
@@ -368,8 +369,9 @@ def test_payment_draft_resolves_name_and_defaults(services: Services):
     draft = services.drafts.get_draft(ACME, output["draft_id"])
     assert draft.payload == {
         "vendor_id": helios, "amount": "1250.00", "currency": "EUR", "invoice_ref": "INV-2291",
-        "due_date": (dt.date.today() + dt.timedelta(days=30)).isoformat(), "memo": None,
+        "due_date": (dt.date.today() + dt.timedelta(days=terms)).isoformat(), "memo": None,
     }
+    assert f"Due date set to today plus the vendor's {terms}-day payment terms" in output["preview"]["checks"]
     preview = output["preview"]
     assert preview["amount"] == "1250.00"
     assert preview["currency"] == "EUR"

@@ -352,8 +352,9 @@ def _plan_reads(text: str) -> list[PlannedCall]:
     elif not wants(r"\bvendors\b"):
         calls.extend(_plan_vendor(text))
 
-    if wants(r"missing (?:documents?|docs|paperwork|pos?\b|grns?|goods received|invoices)|documents? (?:status|missing)"
-             r"|which documents|(?:pos?|grns?|invoices) (?:are )?missing|owe us (?:the most )?documents|paperwork"):
+    if wants(r"missing (?:\w+ ){0,2}(?:documents?|docs|paperwork|pos?\b|grns?|goods received|invoices)"
+             r"|documents? (?:status|(?:are |is )?missing)|which (?:\w+ )?documents"
+             r"|(?:pos?|grns?|invoices) (?:are )?missing|owe us (?:the most )?documents|paperwork"):
         calls.append(PlannedCall("docs.domain.document_status.list"))
 
     if wants(r"\bslow\b|redundant|bottleneck|inefficien|duplicate(?:d)? steps?|repeat\w* (?:steps?|checks?)"

@@ -134,7 +134,9 @@ def draft_payment(ctx: ToolContext, data: PaymentDraftInput) -> DraftOutput:
     invoice_ref = data.invoice_ref.strip()
     if not invoice_ref:
         raise KernelValidationError("The invoice reference is empty.", hint="Pass the vendor's invoice number.")
-    due_date = data.due_date or dt.date.today() + dt.timedelta(days=tenant.settings.payment_terms_days)
+    # The vendor's own payment terms win over the tenant's default terms.
+    terms_days = vendor.payment_terms_days or tenant.settings.payment_terms_days
+    due_date = data.due_date or dt.date.today() + dt.timedelta(days=terms_days)
 
     payload = build_payload(
         payment_cell.PaymentRecordInput,
@@ -153,7 +155,8 @@ def draft_payment(ctx: ToolContext, data: PaymentDraftInput) -> DraftOutput:
     if not earlier:
         checks.append(f"No other payment to this vendor for invoice {invoice_ref}")
     if data.due_date is None:
-        checks.append(f"Due date set to today plus the tenant's {tenant.settings.payment_terms_days}-day payment terms")
+        whose = "vendor's" if vendor.payment_terms_days else "tenant's"
+        checks.append(f"Due date set to today plus the {whose} {terms_days}-day payment terms")
 
     description = (
         f"New scheduled payment of {money(amount, currency)} to {vendor.name} for invoice {invoice_ref}, "
