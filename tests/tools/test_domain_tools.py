@@ -300,8 +300,9 @@ def test_health_summary_matches_kernel(services: Services, email: str, tenant_id
     output = run_ok(services, email, "finance.domain.health.summarize")
 
     assert output["payment_count"] == len(payments)
-    assert output["without_vpm_count"] == sum(1 for p in payments if p.vpm_record_id is None)
-    assert Decimal(output["without_vpm_amount"]) == sum(p.amount for p in payments if p.vpm_record_id is None)
+    unrecorded = [p for p in payments if p.vpm_record_id is None and p.status != "cancelled"]
+    assert output["without_vpm_count"] == len(unrecorded)
+    assert Decimal(output["without_vpm_amount"]) == sum(p.amount for p in unrecorded)
     assert output["duplicate_count"] == sum(1 for p in payments if p.duplicate_of is not None)
     assert output["overdue_count"] == len(overdue)
     assert Decimal(output["overdue_amount"]) == sum(p.amount for p in overdue)
@@ -389,6 +390,8 @@ def test_risk_scan_payment_findings_match_kernel(services: Services, email: str,
     assert Decimal(findings["duplicate_payments"]["amount"]) == sum(p.amount for p in duplicates)
     assert set(findings["duplicate_payments"]["example_ids"]) <= {p.id for p in duplicates}
     assert findings["payments_without_vpm"]["count"] == sum(1 for p in payments if p.vpm_record_id is None)
+    unrecorded_list = run_ok(services, email, "vpm.domain.unrecorded_payments.list")
+    assert unrecorded_list["total_count"] == findings["payments_without_vpm"]["count"]
     assert findings["payments_to_inactive_or_blocked_vendors"]["count"] == sum(
         1 for p in payments if vendors[p.vendor_id].status != "active"
     )

@@ -77,7 +77,12 @@ def list_unrecorded_payments(ctx: ToolContext, data: UnrecordedPaymentsInput) ->
     payments = ctx.kernel.list_payments(
         ctx.actor.tenant_id, vendor_id=data.vendor_id, status=data.status, without_vpm_record=True
     )
-    payments = [p for p in payments if p.deleted_at is None and p.vpm_record_id is None]
+    # Cancelled payments move no money, so they count only when asked for by status; the
+    # audit risk scan and the health summary count the same way.
+    payments = [
+        p for p in payments
+        if p.deleted_at is None and p.vpm_record_id is None and (data.status == "cancelled" or p.status != "cancelled")
+    ]
     payments.sort(key=lambda p: (-p.amount, p.id))
     shown = payments[: data.limit]
     return UnrecordedPaymentsOutput(
@@ -211,7 +216,7 @@ def summarize_finance_health(ctx: ToolContext, data: FinanceHealthInput) -> Fina
     names = vendor_names(ctx)
     as_of = today_utc()
     overdue = sorted((p for p in payments if p.status == "overdue"), key=lambda p: (p.due_date, p.id))
-    without_vpm = [p for p in payments if p.vpm_record_id is None]
+    without_vpm = [p for p in payments if p.vpm_record_id is None and p.status != "cancelled"]
     duplicates = [p for p in payments if p.duplicate_of is not None]
     output = FinanceHealthOutput(
         tenant_id=tenant.id,
