@@ -646,7 +646,7 @@ def closing_lines(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
             "\"Request approval\" so a manager can approve it."
         )
     if statuses and all(status == "succeeded" for status in statuses):
-        lines.append("All figures above come from Lynx's tools; nothing was estimated.")
+        lines.append("All figures above come from Lynx's tools; the offline assistant adds none of its own.")
     return lines
 
 
