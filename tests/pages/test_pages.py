@@ -136,3 +136,35 @@ def test_requester_sees_rejection_reason(app: AppTest, services: Services) -> No
     app.switch_page(CHAT).run()
     captions = " ".join(c.value for c in app.sidebar.caption)
     assert "Rejected by Felix Finance: Paid by card already" in captions
+
+
+def test_chat_with_openai_compatible_model(services: Services, tmp_path) -> None:
+    from lynx_core.config import Settings
+    from tests.support.model_server import ScriptedModelServer, ScriptedToolCall, ScriptedTurn
+
+    script = [
+        ScriptedTurn(text="Let me check.", tool_calls=(
+            ScriptedToolCall(id="call_1", name="vpm__domain__unrecorded_payments__list", arguments='{"limit": 3}'),)),
+        ScriptedTurn(text="Three payments without a VPM record are shown above."),
+    ]
+    with ScriptedModelServer(script) as server:
+        settings = Settings(lynx_data_dir=services.settings.lynx_data_dir, lynx_log_dir=tmp_path / "logs",
+                            environment="test", lynx_llm_provider="openai", openai_api_key="test-key",
+                            openai_base_url=server.openai_base_url)
+        services.settings = settings
+        set_services(services)
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.run()
+        sign_in(at, "paula.procurement@acme.test")
+        at.switch_page(CHAT).run()
+        at.chat_input[0].set_value("Which payments have no VPM record?").run()
+        set_services(None)
+
+    assert not at.exception
+    assert any("vpm.domain.unrecorded_payments.list" in e.label for e in at.expander)
+    text = " ".join(m.value for m in at.markdown)
+    assert "Three payments without a VPM record are shown above." in text
+    assert any("· completed · openai" in c.value for c in at.caption)
+    second_request = server.requests[1]["body"]
+    tool_messages = [m for m in second_request["messages"] if m["role"] == "tool"]
+    assert "tool_result" in tool_messages[0]["content"]
