@@ -57,7 +57,19 @@ def test_invalid_key_value_is_not_echoed(tmp_path: Path) -> None:
     assert caught.value.setting == "OPENAI_API_KEY"
 
 
-def test_secrets_never_reach_log_lines(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+@pytest.fixture
+def restore_logging():
+    """Remove the handlers a test installed, so later tests do not write to a closed capture."""
+    yield
+    for name in ("lynx_core", "jobs", "app", "pages"):
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+            handler.close()
+        logger.propagate = True
+
+
+def test_secrets_never_reach_log_lines(tmp_path: Path, capsys: pytest.CaptureFixture, restore_logging) -> None:
     settings = load_settings({"OPENAI_API_KEY": "sk-very-secret-123"}, secrets_path=tmp_path / "none.toml")
     assert "sk-very-secret-123" not in repr(settings)
     log_file = configure_logging(tmp_path / "logs", "INFO", settings.secret_values())
