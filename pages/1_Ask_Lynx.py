@@ -23,12 +23,14 @@ if provider == "offline":
     st.caption("No language model is configured: the offline assistant maps common questions to tools. "
                "Set OPENAI_API_KEY or ANTHROPIC_API_KEY to use a model.")
 else:
-    st.caption(f"Answers come from {provider} and the tools it calls on your tenant's data.")
+    st.caption(f"Lynx uses the {provider} language model and the tools it calls on your tenant's data; "
+               "when the model fails, the offline assistant answers instead.")
 
 
-def conversation_excerpt(limit: int = 6) -> str:
-    lines = [f"{entry['role']}: {entry['content'][:600]}" for entry in history[-limit:]]
-    return "\n".join(lines)
+def conversation_excerpt(index: int) -> str:
+    """Return the question and answer that produced the draft at history entry ``index``."""
+    lines = [f"{entry['role']}: {entry['content'][:1500]}" for entry in history[max(0, index - 1): index + 1]]
+    return "\n\n".join(lines)
 
 
 def render_draft_status(result, index: int) -> None:
@@ -58,10 +60,17 @@ def render_draft_status(result, index: int) -> None:
     if not draft.execute_tool_id:
         st.caption("This is a proposal for a person to apply by hand; there is nothing to approve in Lynx.")
         return
-    can_request = draft.status == "draft" and draft.created_by == actor.user_id
-    if can_request and st.button("Request approval", key=f"request_approval_{draft_id}_{index}", type="primary"):
-        outcome = svc.approvals.submit(actor, draft_id, conversation_excerpt=conversation_excerpt(),
-                                       run_id=draft.run_id)
+    mine = draft.created_by == actor.user_id
+    left, right, _ = st.columns([1, 1, 3])
+    if mine and draft.status == "draft":
+        if left.button("Request approval", key=f"request_approval_{draft_id}_{index}", type="primary"):
+            outcome = svc.approvals.submit(actor, draft_id, conversation_excerpt=conversation_excerpt(index),
+                                           run_id=draft.run_id)
+            (st.error if outcome.refused else st.success)(outcome.message)
+            st.rerun()
+    cancellable = draft.status == "draft" or (latest is not None and latest.status in ("pending", "approved", "failed"))
+    if mine and cancellable and right.button("Cancel", key=f"cancel_draft_{draft_id}_{index}"):
+        outcome = svc.approvals.cancel_draft(actor, draft_id, "cancelled by the requester in the chat")
         (st.error if outcome.refused else st.success)(outcome.message)
         st.rerun()
 
@@ -92,7 +101,7 @@ elif query is not None and len(query) > MAX_QUERY_CHARS:
     st.error(f"The question has {len(query):,} characters; the limit is {MAX_QUERY_CHARS:,}. "
              "Shorten it or split it into several questions.")
     with st.expander("Your question (copy it to shorten it)"):
-        st.text(query[:MAX_QUERY_CHARS] + "…")
+        st.code(query, language=None, wrap_lines=True)
     query = None
 if query:
     previous = [ChatTurn(role=e["role"], content=e["content"]) for e in history]

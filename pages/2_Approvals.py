@@ -15,7 +15,8 @@ is_approver = svc.approvals.is_approver(actor)
 
 st.title("Approvals")
 if is_approver:
-    st.caption("Requests from your tenant that need a decision. Approving carries the change out in the Kernel at once.")
+    st.caption("Requests from your tenant that need a decision. The last required approval carries the change "
+               "out in the Kernel at once.")
 else:
     st.caption("You do not hold an approver role, so you can follow requests here but not decide them.")
 
@@ -25,8 +26,11 @@ if flash:
 
 
 @st.dialog("Confirm decision")
-def confirm(request_id: str, decision: str, summary: str, approvals_missing: int = 1) -> None:
+def confirm(request_id: str, decision: str, summary: str, approvals_missing: int = 1,
+            warnings: tuple[str, ...] = ()) -> None:
     st.markdown(summary)
+    for warning in warnings:
+        st.warning(warning)
     reason = ""
     if decision == "reject":
         reason = st.text_area("Reason (required; the requester sees it)", key=f"reason_{request_id}")
@@ -39,6 +43,9 @@ def confirm(request_id: str, decision: str, summary: str, approvals_missing: int
         st.warning("Approving carries the change out in the Kernel immediately.")
         label = "Approve and execute"
     if st.button(label, type="primary", key=f"confirm_{decision}_{request_id}"):
+        if decision == "reject" and not reason.strip():
+            st.error("Enter the reason for the rejection; the requester reads it.")
+            return
         if decision == "approve":
             outcome = svc.approvals.approve(actor, request_id)
         else:
@@ -86,8 +93,10 @@ with pending_tab:
                     st.markdown("**What will change in the Kernel**")
                     st.table([{"target": c.get("target"), "before": c.get("before") or "—", "after": c.get("after")}
                               for c in changes])
+                st.markdown("**Checks when the draft was made**")
                 for check in draft.preview.get("checks", []):
                     st.markdown(f"- ✔ {check}")
+                st.markdown("**Warnings now**")
                 for note in view.risk_notes:
                     st.markdown(f"- ⚠ {note}")
             with right:
@@ -113,7 +122,8 @@ with pending_tab:
                 approved_by = {d["approver_id"] for d in view.decisions
                                if d["decision"] == "approve" and d["round"] == request.round}
                 if b1.button("Approve", key=f"approve_{request.request_id}", type="primary"):
-                    confirm(request.request_id, "approve", title, request.required_approvals - len(approved_by))
+                    confirm(request.request_id, "approve", title, request.required_approvals - len(approved_by),
+                            tuple(note for note in view.risk_notes if "same invoice" in note or "already has payment" in note))
                 if b2.button("Reject", key=f"reject_{request.request_id}"):
                     confirm(request.request_id, "reject", title)
             elif is_approver:

@@ -75,6 +75,21 @@ def _live_duplicate_notes(kernel: Kernel, tenant_id: str, vendor_id: str, invoic
     ]
 
 
+def _open_duplicate_notes(drafts: DraftStore, request: ApprovalRequest, vendor_id: str, invoice_ref: str) -> list[str]:
+    """Warn when another open request of the tenant would pay the same invoice of the same vendor."""
+    notes = []
+    for other in drafts.list_requests(request.tenant_id, statuses=("pending", "approved", "executing")):
+        if other.request_id == request.request_id or other.tool_id != request.tool_id:
+            continue
+        other_draft = drafts.get_draft(request.tenant_id, other.draft_id)
+        if other_draft is None or other_draft.payload.get("vendor_id") != vendor_id:
+            continue
+        if str(other_draft.payload.get("invoice_ref", "")).strip().upper() == invoice_ref.strip().upper():
+            notes.append(f"Request {other.request_id} ({other.status}) would pay the same invoice {invoice_ref}; "
+                         "approve at most one of them.")
+    return notes
+
+
 def build_queue(
     *,
     actor: Actor,
@@ -113,8 +128,9 @@ def build_queue(
         vendor_id = draft.preview.get("vendor_id") or draft.payload.get("vendor_id")
         snapshot = _vendor_snapshot(kernel, actor.tenant_id, vendor_id) if vendor_id else None
         invoice_ref = draft.payload.get("invoice_ref")
-        if vendor_id and invoice_ref and request.status == "pending":
+        if vendor_id and invoice_ref and request.status in ("pending", "failed"):
             notes.extend(_live_duplicate_notes(kernel, actor.tenant_id, vendor_id, invoice_ref))
+            notes.extend(_open_duplicate_notes(drafts, request, vendor_id, invoice_ref))
         if snapshot and snapshot["risk_rating"] == "high":
             notes.append("The vendor's risk rating is high.")
         views.append(ApprovalView(

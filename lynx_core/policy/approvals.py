@@ -57,7 +57,9 @@ def describe_result(result: Any) -> str:
                 f"{result.get('vendor_name', result.get('vendor_id'))} is {result.get('status')}, "
                 f"VPM record {result.get('vpm_record_id')}.")
     if "published" in result:
-        return f"{result['published']} document requests were sent to {result.get('vendor_count')} vendors."
+        requests = "1 document request was" if result["published"] == 1 else f"{result['published']} document requests were"
+        vendors = "1 vendor" if result.get("vendor_count") == 1 else f"{result.get('vendor_count')} vendors"
+        return f"{requests} sent to {vendors}."
     if "workflow_id" in result:
         return f"Workflow {result.get('name')} ({result['workflow_id']}) is {result.get('status')}, version {result.get('version')}."
     if "portal_id" in result:

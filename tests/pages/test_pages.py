@@ -168,3 +168,20 @@ def test_chat_with_openai_compatible_model(services: Services, tmp_path) -> None
     second_request = server.requests[1]["body"]
     tool_messages = [m for m in second_request["messages"] if m["role"] == "tool"]
     assert "tool_result" in tool_messages[0]["content"]
+
+
+def test_requester_drafts_requests_and_cancels_in_chat(app: AppTest, services: Services) -> None:
+    sign_in(app, "paula.procurement@acme.test")
+    app.switch_page(CHAT).run()
+    app.chat_input[0].set_value("Draft a payment of 80.00 EUR to Helios Steel Works for invoice INV-CHAT-1").run()
+    assert any("vpm.cluster.payment.draft" in e.label and "DRAFT" in e.label for e in app.expander)
+
+    app.button(key=next(b.key for b in app.button if b.key and b.key.startswith("request_approval_"))).click().run()
+    [request] = services.drafts.list_requests("tnt_acme")
+    assert request.status == "pending"
+    assert "INV-CHAT-1" in request.conversation_excerpt
+
+    app.button(key=next(b.key for b in app.button if b.key and b.key.startswith("cancel_draft_"))).click().run()
+    assert services.drafts.get_request("tnt_acme", request.request_id).status == "cancelled"
+    assert services.drafts.get_draft("tnt_acme", request.draft_id).status == "cancelled"
+    assert services.audit.list_events("tnt_acme", event_type="draft.cancelled")
