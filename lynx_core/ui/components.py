@@ -19,9 +19,9 @@ TOKEN_KEY = "lynx_session_token"
 NOTICE_KEY = "lynx_sign_in_notice"
 
 PAGES = (
-    ("pages/1_Ask_Lynx.py", "Ask Lynx", "💬"),
-    ("pages/2_Approvals.py", "Approvals", "✅"),
-    ("pages/3_Audit_log.py", "Audit log", "📜"),
+    ("pages/1_Ask_Lynx.py", "Ask Lynx", ":material/forum:"),
+    ("pages/2_Approvals.py", "Approvals", ":material/task_alt:"),
+    ("pages/3_Audit_log.py", "Audit log", ":material/receipt_long:"),
 )
 
 LAYER_BADGES = {
@@ -57,7 +57,7 @@ def require_actor() -> Actor:
     actor = current_actor()
     if actor is None:
         st.warning(st.session_state.get(NOTICE_KEY) or "Please sign in to use Lynx.")
-        st.page_link("app.py", label="Go to sign-in", icon="🔑")
+        st.page_link("app.py", label="Go to sign-in", icon=":material/login:")
         st.stop()
     with st.sidebar:
         # Streamlit's own page list is hidden (client.showSidebarNavigation) so that signed-out
@@ -90,7 +90,9 @@ def _json_block(label: str, value: Any) -> None:
 def render_tool_card(result: Any) -> None:
     """Render one tool call as an expandable card: id, layer and risk, input, output, latency, audit id."""
     label, colour, meaning = LAYER_BADGES.get(result.layer or "", ("UNKNOWN", "gray", "Not a registered tool."))
-    status_icon = {"succeeded": "✅", "failed": "⚠️", "refused": "⛔"}.get(result.status, "•")
+    # Material icons ship with Streamlit, so they render even where no emoji font is installed.
+    status_icon = {"succeeded": ":material/check_circle:", "failed": ":material/warning:",
+                   "refused": ":material/block:"}.get(result.status, "•")
     title = f"{status_icon} :{colour}-badge[{label}] `{result.tool_id}` · {result.layer or '-'} layer · {result.risk or '-'} risk · {result.status}"
     with st.expander(title, expanded=result.status != "succeeded"):
         st.caption(meaning)
