@@ -145,4 +145,5 @@ with history_tab:
     for view in failed:
         st.warning(f"`{view.request.request_id}` failed: {view.request.error} Next: {view.request.next_step}")
         if is_approver and view.can_decide.allowed and st.button("Retry execution", key=f"retry_{view.request.request_id}"):
-            confirm(view.request.request_id, "approve", f"Retry `{view.request.request_id}`")
+            confirm(view.request.request_id, "approve", f"Retry `{view.request.request_id}`",
+                    view.request.required_approvals)

@@ -112,6 +112,12 @@ CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_event
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: UPDATE is not allowed'); END;
 CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: DELETE is not allowed'); END;
+-- INSERT OR REPLACE removes the old row without firing the DELETE trigger, so refuse any
+-- insert that would collide with a stored row.
+CREATE TRIGGER IF NOT EXISTS audit_events_no_replace BEFORE INSERT ON audit_events
+WHEN EXISTS (SELECT 1 FROM audit_events WHERE event_id = NEW.event_id
+             OR (tenant_id = NEW.tenant_id AND chain_index = NEW.chain_index))
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: a stored row cannot be replaced'); END;
 
 CREATE TABLE IF NOT EXISTS lynx_runs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -139,6 +145,10 @@ CREATE TRIGGER IF NOT EXISTS lynx_runs_no_update BEFORE UPDATE ON lynx_runs
 BEGIN SELECT RAISE(ABORT, 'lynx_runs is append-only: UPDATE is not allowed'); END;
 CREATE TRIGGER IF NOT EXISTS lynx_runs_no_delete BEFORE DELETE ON lynx_runs
 BEGIN SELECT RAISE(ABORT, 'lynx_runs is append-only: DELETE is not allowed'); END;
+CREATE TRIGGER IF NOT EXISTS lynx_runs_no_replace BEFORE INSERT ON lynx_runs
+WHEN EXISTS (SELECT 1 FROM lynx_runs WHERE run_id = NEW.run_id
+             OR (tenant_id = NEW.tenant_id AND chain_index = NEW.chain_index))
+BEGIN SELECT RAISE(ABORT, 'lynx_runs is append-only: a stored row cannot be replaced'); END;
 """
 
 
@@ -211,8 +221,16 @@ class AuditLog:
     def _write(self, table: str, row: dict[str, Any]) -> None:
         try:
             self.replay_spool()
+        except Exception as exc:  # the database is still down: queue behind the spooled rows
+            logger.error(
+                "audit spool replay failed, spooling the row: %s", exc,
+                extra={"table": table, "tenant_id": row.get("tenant_id"), "record_id": row.get(_TABLE_KEY[table])},
+            )
+            self._spool(table, row)
+            return
+        try:
             self._insert_chained(table, row)
-        except (IntegrityConflict, ValueError):
+        except IntegrityConflict:
             raise
         except Exception as exc:  # the database is down, locked or read-only
             logger.error(
@@ -278,23 +296,40 @@ class AuditLog:
                 hint="Check the audit database and the disk under LYNX_DATA_DIR, then retry.",
             ) from exc
 
+    def _quarantine(self, line: str, error: Exception) -> None:
+        rejected = self.spool_path.with_name(self.spool_path.stem + ".rejected.jsonl")
+        with rejected.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+        logger.critical("unreadable audit spool line moved to %s: %s", rejected, error,
+                        extra={"spool": str(self.spool_path)})
+
     def spooled_count(self) -> int:
         if not self.spool_path.exists():
             return 0
         with self._spool_lock:
+            if not self.spool_path.exists():
+                return 0
             return sum(1 for line in self.spool_path.read_text(encoding="utf-8").splitlines() if line.strip())
 
     def replay_spool(self) -> int:
         """Append spooled rows in their original order, skipping any already stored."""
-        if not self.spool_path.exists():
-            return 0
         with self._spool_lock:
+            # Checked under the lock: another thread may have replayed and removed the file.
+            if not self.spool_path.exists():
+                return 0
             lines = [line for line in self.spool_path.read_text(encoding="utf-8").splitlines() if line.strip()]
             replayed = 0
             for line in lines:
-                entry = json.loads(line)
-                table, row = entry["table"], entry["row"]
-                if not self._exists(table, row[_TABLE_KEY[table]]):
+                try:
+                    entry = json.loads(line)
+                    table, row = entry["table"], entry["row"]
+                    key = row[_TABLE_KEY[table]]
+                except (ValueError, KeyError, TypeError) as exc:
+                    # A line torn by a crash or a full disk must not block every later write;
+                    # it is kept aside for an operator instead.
+                    self._quarantine(line, exc)
+                    continue
+                if not self._exists(table, key):
                     self._insert_chained(table, row)
                 replayed += 1
             self.spool_path.unlink()

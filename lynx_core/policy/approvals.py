@@ -32,7 +32,7 @@ from typing import Any
 
 from lynx_core.actor import Actor
 from lynx_core.audit import AuditEvent, AuditLog
-from lynx_core.errors import ApprovalError, KernelNotFoundError
+from lynx_core.errors import KernelError, KernelNotFoundError
 from lynx_core.kernel.base import Kernel
 from lynx_core.policy.decision import Decision
 from lynx_core.policy.executor import ExecutionGrant, ToolExecutor, payload_hash
@@ -194,7 +194,14 @@ class ApprovalService:
             return request
         request = self._expire_if_due(actor, request)
 
-        approver, refusal = self._check_approver(actor, request)
+        try:
+            approver, refusal = self._check_approver(actor, request)
+        except KernelError as exc:
+            logger.error("kernel unavailable for an approval: %s", exc,
+                         extra={"request_id": request.request_id, "tenant_id": actor.tenant_id})
+            return self._refuse(actor, request, "kernel_unavailable",
+                                f"The Kernel could not confirm your approver role and scope ({exc.message}).",
+                                alternative="Try again in a minute; nothing was decided.")
         if refusal is not None:
             return self._refuse(actor, request, refusal.rule, refusal.reason, needed=refusal.needed,
                                 alternative=refusal.alternative)
@@ -203,10 +210,14 @@ class ApprovalService:
             if decision == "approve" and request.status in ("approved", "executing", "executed"):
                 return self._settled(request, "The request was already approved.")
             if request.status == "failed" and decision == "approve":
-                return self._retry(approver, request)
-            return self._refuse(actor, request, "approval_state" if request.status != "expired" else "approval_expired",
-                                f"The request is {request.status}; only pending requests can be decided.",
-                                alternative="Ask the requester to submit a new request." if request.status == "expired" else "")
+                reopened = self._reopen(approver, request)
+                if isinstance(reopened, ApprovalOutcome):
+                    return reopened
+                request = reopened
+            else:
+                return self._refuse(actor, request, "approval_state" if request.status != "expired" else "approval_expired",
+                                    f"The request is {request.status}; only pending requests can be decided.",
+                                    alternative="Ask the requester to submit a new request." if request.status == "expired" else "")
 
         if decision == "reject":
             reason = (reason or "").strip()
@@ -315,17 +326,24 @@ class ApprovalService:
 
     # Executing.
 
-    def _retry(self, approver: Actor, request: ApprovalRequest) -> ApprovalOutcome:
+    def _reopen(self, approver: Actor, request: ApprovalRequest) -> ApprovalRequest | ApprovalOutcome:
+        """Open a new approval round for a failed request; it needs the full set of approvals again.
+
+        The round in the WHERE clause makes two approvers retrying at once open one round,
+        not two.
+        """
         next_round = request.round + 1
+        expires = _now() + dt.timedelta(hours=int(request.policy.get("expiry_hours") or self.default_expiry_hours))
         if not self.drafts.move_request(request.tenant_id, request.request_id, from_status=("failed",),
-                                        to_status="approved", round=next_round, decided_at=_now().isoformat(),
-                                        error=None, next_step=None):
-            return self._current(self._reload(request), "The request changed while retrying.")
-        self.drafts.add_decision(tenant_id=request.tenant_id, request_id=request.request_id, round_number=next_round,
-                                 approver_id=approver.user_id, approver_roles=sorted(approver.roles),
-                                 decision="approve", reason="retry after a failed execution")
-        self._event("approval.approved", approver, request, details={"round": next_round, "retry": True})
-        return self._execute(approver, self._reload(request))
+                                        to_status="pending", expected_round=request.round, round=next_round,
+                                        expires_at=expires.isoformat(), error=None, next_step=None):
+            return self._settled(request, "Another approver is already retrying this request.")
+        self.drafts.move_draft(request.tenant_id, request.draft_id, from_status=("approved",), to_status="submitted")
+        reopened = self._reload(request)
+        self._event("approval.requested", approver, reopened,
+                    details={"round": next_round, "retry_after_failed_round": request.round,
+                             "required_approvals": reopened.required_approvals})
+        return reopened
 
     def _execute(self, approver: Actor, request: ApprovalRequest) -> ApprovalOutcome:
         if not self.drafts.move_request(request.tenant_id, request.request_id, from_status=("approved",), to_status="executing"):
@@ -339,16 +357,18 @@ class ApprovalService:
         assert draft is not None
         try:
             requester = Actor.from_user(self.kernel.get_user(request.tenant_id, request.requested_by))
+            result = self.executor.execute(
+                requester, request.tool_id, draft.payload, run_id=draft.run_id,
+                grant=ExecutionGrant(request.request_id, request.round),
+            )
         except KernelNotFoundError:
-            requester = None
-        if requester is None:
             return self._fail(approver, request, "The requester's account no longer exists in the Kernel.",
                               "Cancel this request; the draft cannot be carried out for a removed account.")
-
-        result = self.executor.execute(
-            requester, request.tool_id, draft.payload, run_id=draft.run_id,
-            grant=ExecutionGrant(request.request_id, request.round),
-        )
+        except Exception as exc:  # the request must not stay "executing" whatever went wrong
+            logger.exception("execution crashed", extra={"request_id": request.request_id, "tenant_id": request.tenant_id})
+            return self._fail(approver, request, f"The execution stopped with an error ({type(exc).__name__}: {exc}).",
+                              "Check that the Kernel is reachable, then an approver can retry from the Approvals page, "
+                              "or the requester can cancel the draft.")
         if not result.ok:
             return self._fail(approver, request, result.error or "The execution failed.",
                               "Fix the cause shown above, then an approver can retry from the Approvals page, "

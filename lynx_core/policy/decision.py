@@ -43,6 +43,7 @@ RULES = {
     "invalid_input": "A tool's input must match its schema.",
     "input_too_large": "A tool's input must stay under the size limit.",
     "tenant_isolation": "A user sees and touches only their own tenant.",
+    "kernel_unavailable": "A call is allowed only when the Kernel can confirm the caller and the records.",
     "user_inactive": "Only active users of the tenant may use Lynx.",
     "role_required": "The tool needs one of its roles.",
     "scope_required": "The tool needs every one of its scopes.",

@@ -144,7 +144,19 @@ class ToolExecutor:
             return self._refuse(actor, tool, tool_id, call_id, run_id, parsed, started, decision)
         clean_input = tool_input.model_dump(mode="json")
 
-        decision, foreign = check_tenant(actor=actor, tool=tool, tool_input=tool_input, kernel=self.kernel)
+        try:
+            decision, foreign = check_tenant(actor=actor, tool=tool, tool_input=tool_input, kernel=self.kernel)
+            fresh_actor, active = self._fresh_actor(actor)
+        except KernelError as exc:
+            # Without the Kernel's answer neither the owner of a record nor the caller's
+            # current roles are known, so the call cannot be allowed.
+            logger.error("kernel unavailable for the gate: %s", exc,
+                         extra={"tool_id": tool.id, "call_id": call_id, "run_id": run_id, "tenant_id": actor.tenant_id})
+            return self._refuse(actor, tool, tool_id, call_id, run_id, clean_input, started, Decision.deny(
+                "kernel_unavailable",
+                f"The Kernel could not be asked whether this call is allowed ({exc.message}).",
+                alternative="Try again in a minute; if it keeps failing, tell the operations team.",
+            ))
         if not decision.allowed:
             self.audit.append(AuditEvent(
                 event_type="tenant.isolation_breach", tenant_id=actor.tenant_id, actor_id=actor.user_id,
@@ -159,7 +171,6 @@ class ToolExecutor:
                 "owner_tenants": sorted({f["owner"] for f in foreign})})
             return self._refuse(actor, tool, tool_id, call_id, run_id, clean_input, started, decision)
 
-        fresh_actor, active = self._fresh_actor(actor)
         decision = check_roles_and_scopes(actor=fresh_actor, tool=tool, active=active)
         if not decision.allowed:
             return self._refuse(actor, tool, tool_id, call_id, run_id, clean_input, started, decision)

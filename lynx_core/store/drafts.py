@@ -230,23 +230,26 @@ class DraftStore:
         *,
         from_status: tuple[str, ...],
         to_status: str,
+        expected_round: int | None = None,
         **fields: Any,
     ) -> bool:
-        """Change a request's status if it is in one of ``from_status``; return whether it did."""
+        """Change a request's status if it is in one of ``from_status`` (and, if given, in
+        ``expected_round``); return whether it did."""
         assignments = ["status = ?", "version = version + 1"]
         values: list[Any] = [to_status]
         for name, value in fields.items():
-            if name not in {"decided_at", "executed_at", "result_json", "error", "next_step", "round"}:
+            if name not in {"decided_at", "executed_at", "result_json", "error", "next_step", "round", "expires_at"}:
                 raise ValueError(f"Field {name!r} cannot be set on an approval request.")
             assignments.append(f"{name} = ?")
             values.append(value)
         marks = ", ".join("?" for _ in from_status)
-        changed = self.db.execute(
-            f"UPDATE approval_requests SET {', '.join(assignments)} "
-            f"WHERE tenant_id = ? AND request_id = ? AND status IN ({marks})",
-            (*values, tenant_id, request_id, *from_status),
-        )
-        return changed == 1
+        sql = (f"UPDATE approval_requests SET {', '.join(assignments)} "
+               f"WHERE tenant_id = ? AND request_id = ? AND status IN ({marks})")
+        params: list[Any] = [*values, tenant_id, request_id, *from_status]
+        if expected_round is not None:
+            sql += " AND round = ?"
+            params.append(expected_round)
+        return self.db.execute(sql, params) == 1
 
     # Decisions.
 

@@ -51,6 +51,25 @@ class RecordRef:
 Handler = Callable[["ToolContext", Any], BaseModel | dict[str, Any]]
 
 
+def _record_kind(metadata: Iterable[Any]) -> str | None:
+    for meta in metadata:
+        if isinstance(meta, RecordRef):
+            return meta.kind
+    return None
+
+
+def _record_kind_in(annotation: Any) -> str | None:
+    """Find a `RecordRef` inside ``list[...]``, ``tuple[...]`` or ``X | None`` at any depth."""
+    kind = _record_kind(getattr(annotation, "__metadata__", ()))
+    if kind:
+        return kind
+    for arg in get_args(annotation) if get_origin(annotation) is not None else ():
+        kind = _record_kind_in(arg)
+        if kind:
+            return kind
+    return None
+
+
 @dataclass(frozen=True)
 class Tool:
     """A registered tool."""
@@ -86,15 +105,9 @@ class Tool:
         """Return {input field name: record kind} for fields marked with `RecordRef`."""
         found: dict[str, str] = {}
         for name, info in self.input_model.model_fields.items():
-            for meta in info.metadata:
-                if isinstance(meta, RecordRef):
-                    found[name] = meta.kind
-            annotation = info.annotation
-            if get_origin(annotation) in (list, tuple):
-                for arg in get_args(annotation):
-                    for meta in getattr(arg, "__metadata__", ()):
-                        if isinstance(meta, RecordRef):
-                            found[name] = meta.kind
+            kind = _record_kind(info.metadata) or _record_kind_in(info.annotation)
+            if kind:
+                found[name] = kind
         return found
 
 

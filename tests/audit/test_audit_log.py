@@ -54,6 +54,8 @@ def direct_sql(db_path: Path, sql: str) -> None:
         "DELETE FROM audit_events",
         "UPDATE lynx_runs SET status = 'failed'",
         "DELETE FROM lynx_runs",
+        "INSERT OR REPLACE INTO audit_events SELECT * FROM audit_events",
+        "INSERT OR REPLACE INTO lynx_runs SELECT * FROM lynx_runs",
     ],
 )
 def test_database_rejects_changes_to_audit_rows(audit: AuditLog, tmp_path: Path, sql: str) -> None:
@@ -140,3 +142,12 @@ def test_replay_skips_rows_already_stored(audit: AuditLog) -> None:
     audit._spool("audit_events", {k: stored[k] for k in stored if k not in ("seq", "hash")})
     assert audit.replay_spool() == 1
     assert len(audit.db.query("SELECT event_id FROM audit_events")) == 1
+
+
+def test_torn_spool_line_is_set_aside_and_writes_continue(audit: AuditLog, tmp_path: Path) -> None:
+    audit.spool_path.write_text('{"table": "audit_events", "row": {"event_id": "evt_x"\n')
+    event_id = audit.append(AuditEvent(event_type="tool.succeeded", tenant_id="tnt_a", actor_id="usr_1"))
+    assert audit.db.query_one("SELECT event_id FROM audit_events")["event_id"] == event_id
+    assert not audit.spool_path.exists()
+    rejected = tmp_path / "spool.rejected.jsonl"
+    assert rejected.read_text().startswith('{"table": "audit_events"')

@@ -262,3 +262,102 @@ def test_every_transition_is_audited_with_actor_and_chain_verifies(services: Ser
     tool_events = [e for e in by_type["tool.succeeded"] if e["tool_id"] == "vpm.cell.payment.record"]
     assert len(tool_events) == 1
     assert services.audit.verify("tnt_borealis").ok
+
+
+def test_retry_needs_full_approvals_again(services: Services) -> None:
+    request_id = submitted_request(services, "pete.procurement@borealis.test", BOREALIS_VENDOR, "15000.00", "GBP", "INV-RETRY")
+    kernel_path = services.settings.lynx_data_dir / "kernel.sqlite"
+    block_vendor(kernel_path, BOREALIS_VENDOR, "blocked")
+    services.approvals.approve(actor_for(services, "bruno.finance@borealis.test"), request_id)
+    failed = services.approvals.approve(actor_for(services, "carla.controller@borealis.test"), request_id)
+    assert failed.status == "failed"
+
+    block_vendor(kernel_path, BOREALIS_VENDOR, "active")
+    retry = services.approvals.approve(actor_for(services, "bruno.finance@borealis.test"), request_id)
+    assert retry.status == "pending"
+    request = services.drafts.get_request("tnt_borealis", request_id)
+    assert request.round == 2
+    assert lynx_payments(services, "tnt_borealis") == []
+
+    done = services.approvals.approve(actor_for(services, "carla.controller@borealis.test"), request_id)
+    assert done.status == "executed", done.message
+    assert len(lynx_payments(services, "tnt_borealis")) == 1
+
+
+class FailingKernel:
+    """A Kernel wrapper whose reads fail from the moment ``broken`` is set, like a Kernel outage."""
+
+    def __init__(self, kernel, failing: set[str]) -> None:
+        self._kernel = kernel
+        self._failing = failing
+        self.broken = False
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._kernel, name)
+        if name in self._failing and self.broken:
+            from lynx_core.errors import KernelAPIError
+
+            def fail(*args, **kwargs):
+                raise KernelAPIError("The Kernel timed out after 3 retries.", status=None)
+
+            return fail
+        return attribute
+
+
+@pytest.mark.parametrize("failing", [{"record_payment"}, {"owner_of"}])
+def test_kernel_outage_during_execution_ends_in_failed(services: Services, acme_request: str, failing: set) -> None:
+    flaky = FailingKernel(services.kernel, failing)
+    services.executor.kernel = flaky
+    flaky.broken = True
+    outcome = services.approvals.approve(actor_for(services, "felix.finance@acme.test"), acme_request)
+    assert outcome.status == "failed"
+    request = services.drafts.get_request("tnt_acme", acme_request)
+    assert request.status == "failed"
+    assert "timed out" in request.error
+
+    flaky.broken = False
+    retried = services.approvals.approve(actor_for(services, "felix.finance@acme.test"), acme_request)
+    assert retried.status == "executed", retried.message
+
+
+def test_kernel_outage_in_gate_refuses_call(services: Services) -> None:
+    flaky = FailingKernel(services.kernel, {"owner_of", "get_user"})
+    services.executor.kernel = flaky
+    flaky.broken = True
+    result = services.executor.execute(actor_for(services, "paula.procurement@acme.test"),
+                                       "vpm.domain.unrecorded_payments.list", {})
+    assert result.status == "refused"
+    assert result.refusal.rule == "kernel_unavailable"
+    assert "timed out" in result.refusal.reason
+
+
+def test_concurrent_retries_open_one_round(services: Services, acme_request: str) -> None:
+    kernel_path = services.settings.lynx_data_dir / "kernel.sqlite"
+    block_vendor(kernel_path, ACME_VENDOR, "blocked")
+    assert services.approvals.approve(actor_for(services, "felix.finance@acme.test"), acme_request).status == "failed"
+    approvers = [actor_for(services, "felix.finance@acme.test"), actor_for(services, "fran.finance@acme.test")]
+    barrier = threading.Barrier(6)
+    outcomes: list = []
+
+    def retry(index: int) -> None:
+        barrier.wait()
+        outcomes.append(services.approvals.approve(approvers[index % 2], acme_request))
+
+    threads = [threading.Thread(target=retry, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    request = services.drafts.get_request("tnt_acme", acme_request)
+    assert request.status == "failed"
+    assert request.round == 2
+    assert len(outcomes) == 6
+
+
+def test_kernel_outage_refuses_approval_without_deciding(services: Services, acme_request: str) -> None:
+    flaky = FailingKernel(services.kernel, {"get_user"})
+    services.approvals.kernel = flaky
+    flaky.broken = True
+    outcome = services.approvals.approve(actor_for(services, "felix.finance@acme.test"), acme_request)
+    assert outcome.refusal.rule == "kernel_unavailable"
+    assert services.drafts.get_request("tnt_acme", acme_request).status == "pending"
