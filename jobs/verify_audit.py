@@ -24,6 +24,8 @@ def verify_all(services: Services) -> bool:
     for tenant_id in tenants:
         report = services.audit.verify(tenant_id)
         print(f"{tenant_id}: {report.summary()}")
+        for table, (index, digest) in services.audit.chain_heads(tenant_id).items():
+            print(f"{tenant_id}: head of {table} is position {index}, hash {digest}")
         if not report.ok:
             intact = False
             logger.error("audit chain broken", extra={"tenant_id": tenant_id, "detail": report.summary()})

@@ -426,6 +426,18 @@ class AuditLog:
 
     # Verification.
 
+    def chain_heads(self, tenant_id: str) -> dict[str, tuple[int, str]]:
+        """Return {table: (last chain index, its hash)} for one tenant, to record outside the database."""
+        heads = {}
+        for table in _TABLE_COLUMNS:
+            last = self.db.query_one(
+                f"SELECT chain_index, hash FROM {table} WHERE tenant_id = ? ORDER BY chain_index DESC LIMIT 1",
+                (tenant_id,),
+            )
+            if last is not None:
+                heads[table] = (last["chain_index"], last["hash"])
+        return heads
+
     def verify(self, tenant_id: str | None = None) -> VerificationReport:
         """Recompute every hash of one tenant (or all) and report the first broken link."""
         tenants = [tenant_id] if tenant_id else self.tenants()

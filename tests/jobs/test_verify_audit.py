@@ -18,6 +18,7 @@ def test_intact_chains_pass(services: Services, capsys: pytest.CaptureFixture) -
     out = capsys.readouterr().out
     assert "tnt_acme: Hash chain intact" in out
     assert "tnt_borealis: Hash chain intact" in out
+    assert "tnt_acme: head of audit_events is position 1, hash " in out
 
 
 def test_altered_row_fails_the_job(services: Services, capsys: pytest.CaptureFixture) -> None:
