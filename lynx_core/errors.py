@@ -12,11 +12,11 @@ failed, why, and what to do next::
     │   ├── KernelValidationError   the Kernel rejected a value (inactive vendor, bad amount)
     │   └── KernelAPIError          the HTTP Kernel failed or timed out after retries
     ├── AuditWriteError             the audit store could not be written
-    ├── ToolError
-    │   ├── ToolNotFoundError       no registered tool has that id
-    │   ├── ToolInputError          the input does not match the tool's schema
-    │   └── ToolOutputError         the handler returned data that does not match its schema
-    └── ApprovalError               an approval transition is not allowed
+    └── ToolError
+        └── ToolNotFoundError       no registered tool has that id
+
+Refusals by policy (a missing role, an invalid input, an approval rule) are not exceptions:
+they are `Decision` values that the executor and the approval service return and audit.
 """
 
 from __future__ import annotations
@@ -120,27 +120,3 @@ class ToolNotFoundError(ToolError):
         )
 
 
-class ToolInputError(ToolError):
-    """The input of a tool call does not match the tool's input schema."""
-
-    code = "invalid_input"
-
-    def __init__(self, tool_id: str, problems: list[str]) -> None:
-        self.tool_id = tool_id
-        self.problems = problems
-        super().__init__(
-            f"Invalid input for {tool_id}: {'; '.join(problems)}.",
-            hint="Correct the listed fields and call the tool again.",
-        )
-
-
-class ToolOutputError(ToolError):
-    """A tool handler returned data that does not match its output schema."""
-
-    code = "invalid_output"
-
-
-class ApprovalError(LynxError):
-    """An approval or draft transition is not allowed in the current state."""
-
-    code = "approval_error"
