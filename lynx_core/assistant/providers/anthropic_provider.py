@@ -11,7 +11,7 @@ import anthropic
 
 from lynx_core.assistant.events import TextDelta
 from lynx_core.assistant.messages import Message, ModelToolCall, ModelTurn
-from lynx_core.assistant.providers.base import ProviderError
+from lynx_core.assistant.providers.base import ProviderError, describe_connection_failure
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +78,7 @@ def describe_anthropic_error(exc: anthropic.AnthropicError, timeout: float) -> s
     if isinstance(exc, anthropic.APIStatusError):
         return f"HTTP {exc.status_code}: {exc.api_message or exc.message}"
     if isinstance(exc, anthropic.APIConnectionError):
-        cause = exc.__cause__
-        detail = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
-        return f"the connection failed or broke off{detail}"
+        return describe_connection_failure(exc)
     return f"{type(exc).__name__}: {exc}"
 
 

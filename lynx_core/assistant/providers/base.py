@@ -31,6 +31,14 @@ class ProviderError(LynxError):
         )
 
 
+def describe_connection_failure(exc: BaseException) -> str:
+    """Return the cause of a dropped or refused connection, as both SDKs wrap it."""
+    cause = exc.__cause__
+    if cause is None:
+        return "the connection failed or broke off"
+    return f"the connection failed or broke off: {type(cause).__name__}: {cause}"
+
+
 class Provider(Protocol):
     """A language model that streams one reply to a conversation with tools."""
 

@@ -11,7 +11,7 @@ import openai
 
 from lynx_core.assistant.events import TextDelta
 from lynx_core.assistant.messages import Message, ModelToolCall, ModelTurn
-from lynx_core.assistant.providers.base import ProviderError
+from lynx_core.assistant.providers.base import ProviderError, describe_connection_failure
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +63,7 @@ def describe_openai_error(exc: openai.OpenAIError, timeout: float) -> str:
     if isinstance(exc, openai.APIStatusError):
         return f"HTTP {exc.status_code}: {exc.message}"
     if isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__
-        detail = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
-        return f"the connection failed or broke off{detail}"
+        return describe_connection_failure(exc)
     return f"{type(exc).__name__}: {exc}"
 
 
