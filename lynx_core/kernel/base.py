@@ -50,8 +50,8 @@ class Kernel(Protocol):
     def owner_of(self, kind: RecordKind, record_id: str) -> str | None:
         """Return the tenant id that owns the record, or None when no such record exists.
 
-        Only the tenant guard calls this: it is how a cross-tenant id is told apart from a
-        mistyped one.
+        Only the tenant guard calls this: it is how a cross-tenant id is distinguished
+        from a mistyped one.
         """
         ...
 
@@ -111,7 +111,7 @@ class Kernel(Protocol):
         created_by: str,
         idempotency_key: str,
     ) -> list[DocumentRequest]:
-        """Publish requests for missing documents; ``requests`` holds (document_id, message)."""
+        """Publish requests for missing documents; ``requests`` contains (document_id, message) pairs."""
         ...
     def publish_workflow(
         self,
@@ -140,5 +140,5 @@ class Kernel(Protocol):
     ) -> Portal: ...
 
     def ping(self) -> None:
-        """Raise `KernelError` when the Kernel cannot answer."""
+        """Raise `KernelError` when the Kernel cannot respond."""
         ...

@@ -494,7 +494,7 @@ class EmbeddedKernel:
             params.append(vendor_id)
         if status is not None:
             _check_choice("payment status", status, PAYMENT_STATUSES)
-            # Scheduled and overdue are told apart by today's date, not by the stored status.
+            # Scheduled and overdue are distinguished by today's date, not by the stored status.
             stored = ("scheduled", "overdue") if status in ("scheduled", "overdue") else (status,)
             sql += f" AND status IN ({', '.join('?' for _ in stored)})"
             params.extend(stored)

@@ -69,7 +69,7 @@ def describe_result(result: Any) -> str:
 
 @dataclass(frozen=True)
 class ApprovalOutcome:
-    """What a person sees after submitting, deciding, retrying or cancelling."""
+    """The result shown to a person after submitting, deciding, retrying or cancelling."""
 
     request_id: str | None
     status: str

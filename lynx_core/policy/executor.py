@@ -76,7 +76,7 @@ class ToolCallResult:
         return self.status == "succeeded"
 
     def for_model(self) -> dict[str, Any]:
-        """Return what the language model sees: data, error or refusal, never instructions."""
+        """Return the content sent to the language model: data, error or refusal, never instructions."""
         if self.status == "succeeded":
             return {"status": "succeeded", "data": self.output}
         if self.status == "refused" and self.refusal is not None:
@@ -121,7 +121,7 @@ class ToolExecutor:
 
         if tool.layer is Layer.CELL and grant is None:
             # Checked before the input: without a recorded human approval a cell tool never
-            # runs, whatever its arguments say.
+            # runs, whatever its arguments contain.
             return self._refuse(actor, tool, tool_id, call_id, run_id, raw_input, started,
                                 self._risk_gate(actor, tool, {}, None))
 
@@ -148,7 +148,7 @@ class ToolExecutor:
             decision, foreign = check_tenant(actor=actor, tool=tool, tool_input=tool_input, kernel=self.kernel)
             fresh_actor, active = self._fresh_actor(actor)
         except KernelError as exc:
-            # Without the Kernel's answer neither the owner of a record nor the caller's
+            # Without a reply from the Kernel neither the owner of a record nor the caller's
             # current roles are known, so the call cannot be allowed.
             logger.error("kernel unavailable for the gate: %s", exc,
                          extra={"tool_id": tool.id, "call_id": call_id, "run_id": run_id, "tenant_id": actor.tenant_id})
@@ -165,7 +165,7 @@ class ToolExecutor:
                 details={"foreign_records": [{k: v for k, v in f.items() if k != "owner"} for f in foreign]},
             ))
             # The owning tenant goes to the operations log only: the caller's tenant can read its
-            # own audit log, and must not learn which other tenant holds the record.
+            # own audit log, and must not learn which other tenant owns the record.
             logger.critical("tenant isolation breach", extra={
                 "tenant_id": actor.tenant_id, "user_id": actor.user_id, "tool_id": tool.id, "call_id": call_id,
                 "owner_tenants": sorted({f["owner"] for f in foreign})})

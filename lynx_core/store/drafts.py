@@ -3,7 +3,7 @@
 This module only reads and writes rows. Who may move a record from one state to another, and
 the audit events for each move, belong to `lynx_core.policy.approvals`. Every state change
 here is a conditional UPDATE (``WHERE status = <expected>``), so of two concurrent callers
-exactly one wins and the other sees zero rows changed.
+exactly one wins and the other gets zero changed rows.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ def test_health_is_healthy_then_names_audit_store_when_locked(tmp_path: Path) ->
         assert response.json() == {"status": "healthy", "version": __version__}
 
         # Another process holds the database's write lock, as a stuck backup or a crashed
-        # writer would: the audit log cannot be written, and /health must say so.
+        # writer would: the audit log cannot be written, and /health must report it.
         blocker = sqlite3.connect(tmp_path / "data" / "lynx.sqlite", isolation_level=None)
         blocker.execute("BEGIN EXCLUSIVE")
         try:

@@ -77,8 +77,8 @@ def list_unrecorded_payments(ctx: ToolContext, data: UnrecordedPaymentsInput) ->
     payments = ctx.kernel.list_payments(
         ctx.actor.tenant_id, vendor_id=data.vendor_id, status=data.status, without_vpm_record=True
     )
-    # Cancelled payments move no money, so they count only when asked for by status; the
-    # audit risk scan and the health summary count the same way.
+    # Cancelled payments move no money, so they count only when requested by status.
+    # The audit risk scan and the health summary count the same way.
     payments = [
         p for p in payments
         if p.deleted_at is None and p.vpm_record_id is None and (data.status == "cancelled" or p.status != "cancelled")
