@@ -29,10 +29,10 @@ def test_draft_request_approve_execute_once(app_url: str, browser, tmp_path: Pat
     officer.set_default_timeout(30_000)
     sign_in(officer, app_url, "paula.procurement@acme.test")
     ask(officer, "Draft a payment of 1,250.00 EUR to Helios Steel Works for invoice INV-2291")
-    officer.get_by_test_id("stExpander").filter(has_text="vpm.cluster.payment.draft").first.wait_for(timeout=60_000)
-    officer.get_by_text("DRAFT").first.wait_for()
+    officer.get_by_test_id("stExpander").filter(has_text="vpm.cluster.payment.draft").filter(visible=True).first.wait_for(timeout=60_000)
+    officer.get_by_text("DRAFT").filter(visible=True).first.wait_for()
     officer.get_by_role("button", name="Request approval").click()
-    officer.get_by_text(re.compile(r"approval request `?apr_[0-9a-f]+`? is pending")).first.wait_for()
+    officer.get_by_text(re.compile(r"approval request `?apr_[0-9a-f]+`? is pending")).filter(visible=True).first.wait_for()
     assert lynx_payments(tmp_path / "data") == []
 
     manager = browser.new_context().new_page()
@@ -54,6 +54,6 @@ def test_draft_request_approve_execute_once(app_url: str, browser, tmp_path: Pat
     assert float(payments[0][1]) == 1250.0
 
     officer.get_by_role("button", name="Refresh status").click()
-    officer.get_by_text(re.compile(r"is executed")).first.wait_for()
-    officer.get_by_text("Approved and carried out.").first.wait_for()
+    officer.get_by_text(re.compile(r"is executed")).filter(visible=True).first.wait_for()
+    officer.get_by_text("Approved and carried out.").filter(visible=True).first.wait_for()
     assert payments[0][0] in officer.content()

@@ -17,7 +17,7 @@ def test_question_answer_tool_card_and_audit_run(app_url: str, browser) -> None:
     sign_in(page, app_url, "paula.procurement@acme.test")
 
     ask(page, "Which payments have no VPM record?")
-    page.get_by_text(re.compile(r"PAY-ACME-\d+")).first.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"PAY-ACME-\d+")).filter(visible=True).first.wait_for(timeout=60_000)
     card = page.get_by_test_id("stExpander").filter(has_text="vpm.domain.unrecorded_payments.list").first
     card.wait_for()
     assert "domain layer" in card.inner_text()
@@ -29,6 +29,6 @@ def test_question_answer_tool_card_and_audit_run(app_url: str, browser) -> None:
     page.get_by_test_id("stSidebar").get_by_role("link", name="Audit log").click()
     page.get_by_role("heading", name="Audit log").wait_for()
     page.get_by_text(re.compile(r"Hash chain intact")).wait_for()
-    page.get_by_text(run_id).first.wait_for()
-    page.get_by_text("Which payments have no VPM record?").first.wait_for()
-    page.get_by_text("tool.succeeded").first.wait_for()
+    page.get_by_text(run_id).filter(visible=True).first.wait_for()
+    page.get_by_text("Which payments have no VPM record?").filter(visible=True).first.wait_for()
+    page.get_by_text("tool.succeeded").filter(visible=True).first.wait_for()
