@@ -51,10 +51,10 @@ def server_url(embedded: EmbeddedKernel) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while not server.started:
         assert thread.is_alive(), "uvicorn stopped during start-up"
-        assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
+        assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
         time.sleep(0.02)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
