@@ -353,7 +353,10 @@ def test_overdue_list_filters_by_vendor(services: Services) -> None:
 
 
 def test_vendor_payments_summary_matches_kernel(services: Services) -> None:
-    vendor_id = services.kernel.list_payments(BOREALIS, status="overdue")[0].vendor_id
+    # A vendor with a cancelled payment that has no VPM record: it must not count as unrecorded.
+    vendor_id = next(
+        p.vendor_id for p in live(services.kernel.list_payments(BOREALIS, status="cancelled")) if p.vpm_record_id is None
+    )
     payments = live(services.kernel.list_payments(BOREALIS, vendor_id=vendor_id))
 
     output = run_ok(services, "bruno.finance@borealis.test", "vpm.domain.vendor_payments.summarize", {"vendor_id": vendor_id})
@@ -361,7 +364,9 @@ def test_vendor_payments_summary_matches_kernel(services: Services) -> None:
     assert output["vendor_id"] == vendor_id
     assert output["payment_count"] == len(payments)
     assert Decimal(output["payment_amount"]) == sum(p.amount for p in payments)
-    assert output["without_vpm_count"] == sum(1 for p in payments if p.vpm_record_id is None)
+    unrecorded = [p for p in payments if p.vpm_record_id is None and p.status != "cancelled"]
+    assert output["without_vpm_count"] == len(unrecorded)
+    assert Decimal(output["without_vpm_amount"]) == sum(p.amount for p in unrecorded)
     assert output["recent_shown"] == min(10, len(payments))
     created = [row["created_at"] for row in output["recent_payments"]]
     assert created == sorted(created, reverse=True)

@@ -37,7 +37,7 @@ class VendorPaymentsOutput(BaseModel):
     payment_count: int
     payment_amount: Decimal
     by_status: list[StatusTotals]
-    without_vpm_count: int
+    without_vpm_count: int = Field(description="Payments without a VPM record, cancelled ones left out.")
     without_vpm_amount: Decimal
     duplicate_count: int
     duplicate_amount: Decimal
@@ -49,7 +49,8 @@ def summarize_vendor_payments(ctx: ToolContext, data: VendorPaymentsInput) -> Ve
     tenant = ctx.kernel.get_tenant(ctx.actor.tenant_id)
     vendor = ctx.kernel.get_vendor(tenant.id, data.vendor_id)
     payments = live_payments(ctx, vendor_id=vendor.id)
-    without_vpm = [p for p in payments if p.vpm_record_id is None]
+    # A cancelled payment needs no VPM record; the tenant-wide list and the risk scan skip it too.
+    without_vpm = [p for p in payments if p.vpm_record_id is None and p.status != "cancelled"]
     duplicates = [p for p in payments if p.duplicate_of is not None]
     recent = sorted(payments, key=lambda p: (p.created_at, p.id), reverse=True)[: data.recent_limit]
     recent_rows = [
