@@ -49,7 +49,7 @@ def summarize_vendor_payments(ctx: ToolContext, data: VendorPaymentsInput) -> Ve
     tenant = ctx.kernel.get_tenant(ctx.actor.tenant_id)
     vendor = ctx.kernel.get_vendor(tenant.id, data.vendor_id)
     payments = live_payments(ctx, vendor_id=vendor.id)
-    # A cancelled payment needs no VPM record; the tenant-wide list and the risk scan skip it too.
+    # A cancelled payment needs no VPM record, so it is left out here as in the tenant-wide list.
     without_vpm = [p for p in payments if p.vpm_record_id is None and p.status != "cancelled"]
     duplicates = [p for p in payments if p.duplicate_of is not None]
     recent = sorted(payments, key=lambda p: (p.created_at, p.id), reverse=True)[: data.recent_limit]
@@ -85,8 +85,8 @@ TOOLS = [
         title="One vendor's payments",
         description=(
             "Summarise one vendor's payments by vendor id: totals, count and amount per status, "
-            "payments without a VPM record, duplicates, and the latest payments. Look up the vendor "
-            "id first with the vendor search or vendor summary tool."
+            "payments without a VPM record (cancelled ones left out), duplicates, and the latest payments. "
+            "Look up the vendor id first with the vendor search or vendor summary tool."
         ),
         layer=Layer.DOMAIN,
         domain="finance",
