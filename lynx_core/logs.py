@@ -1,8 +1,8 @@
 """Structured logging: one JSON object a line, to stdout and to ``LYNX_LOG_DIR/lynx.log``.
 
 Modules log through ``logging.getLogger(__name__)`` with lazy ``%s`` arguments and pass ids
-with ``extra={...}``; this module only formats and routes the records. A filter masks the
-configured secret values in case one ever reaches a message.
+with ``extra={...}``; this module only formats and routes the records. The formatter masks the
+configured secret values wherever one reaches a line: message, extras or traceback.
 """
 
 from __future__ import annotations
@@ -21,7 +21,13 @@ _HANDLER_MARK = "_lynx_handler"
 
 
 class JsonFormatter(logging.Formatter):
-    """Format a record as one JSON object with time, level, logger, message and extras."""
+    """Formatter that writes a record as one JSON object and masks known secret values."""
+
+    def __init__(self, secrets: list[str] | None = None) -> None:
+        super().__init__()
+        # Each secret as it appears raw and as json.dumps escapes it inside a string.
+        masked = {s for s in (secrets or []) if len(s) >= 4}
+        self._secrets = sorted(masked | {json.dumps(s)[1:-1] for s in masked}, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -35,23 +41,10 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
-
-
-class SecretMaskFilter(logging.Filter):
-    """Replace known secret values in a record's message with ``***``."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self._secrets = [s for s in secrets if len(s) >= 4]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
-            message = record.getMessage()
-            for secret in self._secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, None
-        return True
+        line = json.dumps(entry, default=str)
+        for secret in self._secrets:
+            line = line.replace(secret, "***")
+        return line
 
 
 def configure_logging(log_dir: Path, level: str = "INFO", secrets: list[str] | None = None) -> Path:
@@ -62,8 +55,7 @@ def configure_logging(log_dir: Path, level: str = "INFO", secrets: list[str] | N
     """
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / "lynx.log"
-    formatter = JsonFormatter()
-    mask = SecretMaskFilter(secrets or [])
+    formatter = JsonFormatter(secrets)
 
     stream = logging.StreamHandler(sys.stdout)
     rotating = logging.handlers.RotatingFileHandler(
@@ -71,7 +63,6 @@ def configure_logging(log_dir: Path, level: str = "INFO", secrets: list[str] | N
     )
     for handler in (stream, rotating):
         handler.setFormatter(formatter)
-        handler.addFilter(mask)
         setattr(handler, _HANDLER_MARK, True)
 
     for name in ("lynx_core", "jobs", "app", "pages"):

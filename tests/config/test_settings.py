@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -79,3 +80,24 @@ def test_secrets_never_reach_log_lines(tmp_path: Path, capsys: pytest.CaptureFix
     assert "sk-very-secret-123" not in log_file.read_text()
     assert "***" in log_file.read_text()
     assert "sk-very-secret-123" not in capsys.readouterr().out
+
+
+def test_secrets_masked_in_extras_and_tracebacks(tmp_path: Path, capsys: pytest.CaptureFixture, restore_logging) -> None:
+    secret = 'sk-with"quote\\and-backslash'
+    log_file = configure_logging(tmp_path / "logs", "INFO", ["sk-extra-secret-456", secret])
+    logger = logging.getLogger("lynx_core.test")
+    logger.info("request sent", extra={"headers": {"Authorization": "Bearer sk-extra-secret-456"}})
+    try:
+        raise RuntimeError(f"provider rejected key {secret}")
+    except RuntimeError:
+        logger.exception("call failed")
+    for handler in logging.getLogger("lynx_core").handlers:
+        handler.flush()
+
+    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    text = json.dumps(lines)
+    assert "sk-extra-secret-456" not in text
+    assert "quote" not in text
+    assert lines[0]["headers"] == {"Authorization": "Bearer ***"}
+    assert "provider rejected key ***" in lines[1]["exception"]
+    assert "sk-extra-secret-456" not in capsys.readouterr().out
