@@ -31,6 +31,7 @@ from lynx_core.audit import AuditEvent, RunRecord
 from lynx_core.errors import AuditWriteError
 from lynx_core.ids import new_id
 from lynx_core.policy.executor import ToolCallResult
+from lynx_core.tools.registry import Layer
 
 if TYPE_CHECKING:
     from lynx_core.services import Services
@@ -73,6 +74,8 @@ class _RunState:
     results: list[ToolCallResult] = field(default_factory=list)
     answer: list[str] = field(default_factory=list)
     error: str | None = None
+    #: Successful draft calls by tool id that the offline assistant reuses after a fallback.
+    reusable: dict[str, ToolCallResult] = field(default_factory=dict)
 
     @property
     def response(self) -> str:
@@ -193,10 +196,10 @@ class AssistantRunner:
         if state.answer:
             yield TextDelta("\n\n")
         state.answer = []
+        # The offline assistant starts again from the question, not from the failed model's turns.
+        # Drafts the failed model already created are reused, so the question yields one draft.
+        state.reusable = {r.tool_id: r for r in state.results if r.ok and r.layer == Layer.CLUSTER.value}
         try:
-            # The offline assistant starts again from the question, not from the failed model's turns.
-            # NOTE: a draft the failed model already created stays, and the offline rules may create
-            # a second one for the same request.
             yield from self._rounds(actor, system, [Message(role="user", content=query)], state)
         except ProviderError as error:
             self._audit_llm_error(actor, state, error)
@@ -262,6 +265,14 @@ class AssistantRunner:
 
     def _execute(self, actor: Actor, call: ModelToolCall, state: _RunState) -> Iterator[AssistantEvent]:
         tool_id = self.services.registry.resolve_llm_name(call.name)
+        earlier = state.reusable.pop(tool_id, None)
+        if earlier is not None:
+            # Its tool card is already on screen, so only a notice is shown.
+            logger.info("run %s reuses draft call %s of %s after the fallback", state.run_id, earlier.call_id, tool_id,
+                        extra={"run_id": state.run_id, "tenant_id": actor.tenant_id, "tool_id": tool_id,
+                               "call_id": earlier.call_id})
+            yield Notice("info", f"The offline assistant kept the draft that `{tool_id}` created before the failure.")
+            return earlier
         yield ToolCallStarted(tool_id=tool_id, arguments=shown_arguments(call.arguments))
         result = self.services.executor.execute(actor, tool_id, call.arguments, run_id=state.run_id)
         state.results.append(result)

@@ -22,7 +22,7 @@ from lynx_core.assistant.providers.base import ProviderError
 from lynx_core.assistant.providers.offline import OfflineProvider
 from lynx_core.assistant.providers.openai_provider import OpenAIProvider
 from tests.conftest import actor_for
-from tests.support.model_server import ScriptedModelServer, ScriptedToolCall, ScriptedTurn
+from tests.support.model_server import ScriptedFailure, ScriptedModelServer, ScriptedToolCall, ScriptedTurn
 
 
 @pytest.fixture
@@ -215,6 +215,32 @@ def test_tool_rounds_stop_at_configured_limit(services, server, model):
 
 
 # Failures.
+
+
+def test_fallback_keeps_the_models_draft(services, server, model):
+    actor = actor_for(services, "paula.procurement@acme.test")
+    question = "Draft a payment of 80.00 EUR to Helios Steel Works for invoice INV-FALLBACK-1"
+    arguments = {"vendor_name": "Helios Steel Works", "amount": "80.00", "currency": "EUR",
+                 "invoice_ref": "INV-FALLBACK-1"}
+    server.push(
+        ScriptedTurn(tool_calls=(ScriptedToolCall("call_1", "vpm__cluster__payment__draft", json.dumps(arguments)),)),
+        ScriptedFailure(status=500, message="model backend down"),
+    )
+
+    events = list(AssistantRunner(services, model).run(actor, question))
+
+    drafts = services.drafts.list_drafts(actor.tenant_id, created_by=actor.user_id)
+    assert len(drafts) == 1
+    finished = [event for event in events if isinstance(event, ToolCallFinished)]
+    assert len(finished) == 1
+    assert [notice.level for notice in events if isinstance(notice, Notice)] == ["warning", "info"]
+    final = events[-1]
+    assert final.status == "completed"
+    assert final.provider == "offline"
+    assert final.tool_calls == 1
+    assert drafts[0].draft_id in final.response
+    events_of_run = services.audit.list_events(actor.tenant_id, run_id=final.run_id)
+    assert [e["event_type"] for e in events_of_run].count("draft.created") == 1
 
 
 def test_offline_failure_ends_in_failed_run(services, monkeypatch):
