@@ -102,6 +102,7 @@ class Kernel(Protocol):
         due_date: dt.date,
         created_by: str,
         idempotency_key: str,
+        memo: str | None = None,
     ) -> Payment: ...
     def publish_document_requests(
         self,

@@ -54,6 +54,7 @@ T = TypeVar("T")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 MAX_PAYMENT_AMOUNT = Decimal("1000000.00")
+MAX_PAYMENT_MEMO = 500
 _CENTS = Decimal("0.01")
 
 VENDOR_STATUSES = ("active", "inactive", "blocked")
@@ -647,12 +648,13 @@ class EmbeddedKernel:
         due_date: dt.date,
         created_by: str,
         idempotency_key: str,
+        memo: str | None = None,
     ) -> Payment:
         """Record a scheduled payment to an active vendor of the tenant.
 
         The amount must be more than 0 and at most 1,000,000.00 with at most two decimals,
-        the currency must be the tenant's, and no live payment to the vendor may already
-        carry the same invoice reference. Lynx-recorded payments always get a new VPM
+        the currency must be the tenant's, the memo at most 500 characters, and no live
+        payment to the vendor may already carry the same invoice reference. Lynx-recorded payments always get a new VPM
         record id and a reference of the form PAY-<CODE>-L000001.
         """
 
@@ -665,6 +667,7 @@ class EmbeddedKernel:
                 )
             checked_amount = _check_amount(amount)
             _check_payment_fields(tenant, currency, invoice_ref, due_date, created_by)
+            checked_memo = _check_memo(memo)
             existing = conn.execute(
                 "SELECT json_extract(record_json, '$.reference') FROM payments WHERE tenant_id = ? "
                 "AND vendor_id = ? AND status != 'cancelled' "
@@ -698,6 +701,7 @@ class EmbeddedKernel:
                 vpm_record_id=f"VPM-L{uuid.uuid4().hex[:10].upper()}",
                 created_by=created_by,
                 source="lynx",
+                memo=checked_memo,
                 created_at=_utc_now(),
             )
             _insert_payments(conn, [payment])
@@ -908,6 +912,23 @@ def _check_not_empty(field_name: str, value: object) -> None:
         raise KernelValidationError(
             f"The field {field_name} is empty or not text.", hint=f"Pass a non-empty {field_name}."
         )
+
+
+def _check_memo(memo: object) -> str | None:
+    """Return the memo stripped, or None when empty. Raise KernelValidationError when invalid."""
+    if memo is None:
+        return None
+    if not isinstance(memo, str):
+        raise KernelValidationError(
+            f"Invalid memo of type {type(memo).__name__}: a memo is text.",
+            hint="Pass the memo as a string, or leave it out.",
+        )
+    if len(memo) > MAX_PAYMENT_MEMO:
+        raise KernelValidationError(
+            f"The memo has {len(memo):,} characters; the limit is {MAX_PAYMENT_MEMO}.",
+            hint="Shorten the memo and keep the details in the invoice.",
+        )
+    return memo.strip() or None
 
 
 def _check_payment_fields(

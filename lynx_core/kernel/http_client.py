@@ -313,6 +313,7 @@ class HttpKernel:
         due_date: dt.date,
         created_by: str,
         idempotency_key: str,
+        memo: str | None = None,
     ) -> Payment:
         body = {
             "vendor_id": vendor_id,
@@ -323,6 +324,7 @@ class HttpKernel:
             "due_date": due_date.isoformat(),
             "created_by": created_by,
             "idempotency_key": idempotency_key,
+            "memo": memo,
         }
         return self._post(self._tenant_path(tenant_id, "payments"), _adapter(Payment), body)
 

@@ -119,6 +119,7 @@ class RecordPaymentBody(_Body):
     due_date: dt.date
     created_by: str
     idempotency_key: str
+    memo: str | None = None
 
 
 class DocumentRequestItem(_Body):

@@ -111,6 +111,8 @@ class Payment(KernelRecord):
     duplicate_of: str | None = None
     created_by: str
     source: Literal["kernel", "lynx"] = "kernel"
+    #: Free-text note given when the payment was recorded, e.g. what the invoice covers.
+    memo: str | None = None
     created_at: dt.datetime
     deleted_at: dt.datetime | None = None
 

@@ -368,6 +368,28 @@ def test_record_payment_creates_scheduled_lynx_payment(kernel: EmbeddedKernel) -
     assert payment_count(kernel) == before + 1
 
 
+def test_record_payment_keeps_memo(kernel: EmbeddedKernel) -> None:
+    payment = pay(kernel, idempotency_key="memo", memo="  Steel for line 2  ")
+
+    assert payment.memo == "Steel for line 2"
+    assert kernel.get_payment(ACME, payment.id).memo == "Steel for line 2"
+    assert pay(kernel, idempotency_key="no-memo", invoice_ref="INV-TEST-2").memo is None
+    assert pay(kernel, idempotency_key="blank-memo", invoice_ref="INV-TEST-3", memo="   ").memo is None
+
+
+@pytest.mark.parametrize(("memo", "message"), [
+    ("x" * 501, "the limit is 500"),
+    (42, "a memo is text"),
+])
+def test_record_payment_rejects_bad_memo(kernel: EmbeddedKernel, memo: object, message: str) -> None:
+    before = payment_count(kernel)
+
+    with pytest.raises(KernelValidationError, match=message):
+        pay(kernel, idempotency_key="bad-memo", memo=memo)
+
+    assert payment_count(kernel) == before
+
+
 def test_record_payment_numbers_lynx_references(kernel: EmbeddedKernel) -> None:
     pay(kernel, idempotency_key="one")
     second = pay(kernel, idempotency_key="two", invoice_ref="INV-TEST-2")

@@ -373,6 +373,7 @@ def test_record_payment_over_http_is_idempotent(client: HttpKernel, embedded: Em
         "due_date": dt.date(2027, 2, 1),
         "created_by": "usr_acme_finance",
         "idempotency_key": "http-pay-1",
+        "memo": "Steel for line 2",
     }
     count = len(embedded.list_payments(ACME))
 
@@ -382,6 +383,7 @@ def test_record_payment_over_http_is_idempotent(client: HttpKernel, embedded: Em
     assert first == again
     assert first.amount == Decimal("4321.09")
     assert first.source == "lynx"
+    assert first.memo == "Steel for line 2"
     assert embedded.get_payment(ACME, first.id) == first
     assert len(embedded.list_payments(ACME)) == count + 1
 

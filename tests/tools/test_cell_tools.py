@@ -219,6 +219,7 @@ def test_approved_payment_is_recorded_once(services: Services):
     assert payment.created_by == actor_for(services, PAULA).user_id
     assert payment.status == "scheduled"
     assert payment.vpm_record_id
+    assert payment.memo == "Steel for line 2"
     assert outcome.result["payment_id"] == payment.id
     assert outcome.result["reference"] == payment.reference
     assert outcome.result["vendor_name"] == "Helios Steel Works"

@@ -16,6 +16,7 @@ TOOL_ID = "vpm.cell.payment.record"
 
 #: Largest payment Lynx may record; the embedded Kernel rejects larger amounts as well.
 MAX_PAYMENT_AMOUNT = Decimal("1000000.00")
+#: Maximum memo length in characters. The embedded Kernel has the same limit.
 MAX_MEMO_LENGTH = 500
 
 
@@ -34,7 +35,7 @@ class PaymentRecordInput(BaseModel):
     due_date: dt.date = Field(description="Date the payment is due, e.g. 2027-01-15.")
     memo: str | None = Field(
         default=None, max_length=MAX_MEMO_LENGTH,
-        description="Note for the approver. The Kernel's record_payment has no memo field, so it is not stored there.",
+        description="Note for the approver, stored with the payment in the Kernel.",
     )
 
 
@@ -50,13 +51,13 @@ class PaymentRecordOutput(BaseModel):
     status: str
     vpm_record_id: str | None
     source: str
+    memo: str | None
 
 
 def record_payment(ctx: ToolContext, data: PaymentRecordInput) -> PaymentRecordOutput:
     """Record the payment; the Kernel re-checks the vendor, amount and currency."""
     idempotency_key = require_idempotency_key(ctx, TOOL_ID)
     tenant_id = ctx.actor.tenant_id
-    # NOTE: data.memo is not passed on because Kernel.record_payment takes no memo.
     payment = ctx.kernel.record_payment(
         tenant_id,
         vendor_id=data.vendor_id,
@@ -66,6 +67,7 @@ def record_payment(ctx: ToolContext, data: PaymentRecordInput) -> PaymentRecordO
         due_date=data.due_date,
         created_by=ctx.actor.user_id,
         idempotency_key=idempotency_key,
+        memo=data.memo,
     )
     vendor = ctx.kernel.get_vendor(tenant_id, payment.vendor_id)
     return PaymentRecordOutput(
@@ -80,6 +82,7 @@ def record_payment(ctx: ToolContext, data: PaymentRecordInput) -> PaymentRecordO
         status=payment.status,
         vpm_record_id=payment.vpm_record_id,
         source=payment.source,
+        memo=payment.memo,
     )
 
 
