@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from lynx_core.actor import Actor
+from lynx_core.formatting import money
 from lynx_core.kernel.models import RoleDefinition, Tenant, TenantSettings
 
 RULES = """\
@@ -31,16 +31,12 @@ Rules:
 7. Be concise. Use markdown tables for lists of records and show record ids."""
 
 
-def _money(value: Decimal, currency: str) -> str:
-    return f"{value:,.2f} {currency}"
-
-
 def describe_settings(settings: TenantSettings, currency: str) -> list[str]:
     """Return one line for every field of the tenant's settings, known or new."""
     lines: list[str] = []
     if settings.approval_mode == "hybrid":
         threshold = settings.second_approver_threshold
-        above = f"above {_money(threshold, currency)}" if threshold is not None else "above a threshold that is not set"
+        above = f"above {money(threshold, currency)}" if threshold is not None else "above a threshold that is not set"
         lines.append(
             f"Approval mode: hybrid. One in-app approver approves each change, and payments {above} "
             "need a second approver."
@@ -49,7 +45,7 @@ def describe_settings(settings: TenantSettings, currency: str) -> list[str]:
         lines.append("Approval mode: single. One in-app approver approves each change; there is no second approver.")
         if settings.second_approver_threshold is not None:
             lines.append(
-                f"Second-approver threshold: {_money(settings.second_approver_threshold, currency)} "
+                f"Second-approver threshold: {money(settings.second_approver_threshold, currency)} "
                 "(not applied in single mode)."
             )
     if settings.manual_approval_enabled:

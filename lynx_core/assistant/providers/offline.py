@@ -24,6 +24,7 @@ from typing import Any
 
 from lynx_core.assistant.events import TextDelta
 from lynx_core.assistant.messages import Message, ModelToolCall, ModelTurn
+from lynx_core.formatting import money
 
 INTRO_NO_MODEL = (
     "No language model is configured, so the offline assistant mapped your question to "
@@ -474,7 +475,7 @@ def _format_value(key: str, value: Any, currency: str | None) -> str:
             amount = Decimal(str(value))
         except InvalidOperation:
             return _cell_text(value)
-        return f"{amount:,.2f}" + (f" {currency}" if currency else "")
+        return money(amount, currency)
     if isinstance(value, list) and all(_is_scalar(item) for item in value):
         return _cell_text(", ".join(str(item) for item in value)) if value else "–"
     if isinstance(value, list):

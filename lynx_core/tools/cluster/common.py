@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -21,10 +20,6 @@ def fold(text: str) -> str:
     """Return the form names are compared in: case-folded, with single spaces."""
     return " ".join(text.split()).casefold()
 
-
-def money(amount: Decimal, currency: str) -> str:
-    """Format an amount as "1,250.00 EUR"."""
-    return f"{amount:,.2f} {currency}"
 
 
 def hours(value: float) -> str:

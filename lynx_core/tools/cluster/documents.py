@@ -14,9 +14,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from lynx_core.errors import KernelValidationError
+from lynx_core.formatting import money
 from lynx_core.kernel.models import Tenant, Vendor, VendorDocument
 from lynx_core.tools.cell import documents as documents_cell
-from lynx_core.tools.cluster.common import build_payload, money, resolve_vendor
+from lynx_core.tools.cluster.common import build_payload, resolve_vendor
 from lynx_core.tools.context import ToolContext
 from lynx_core.tools.drafting import Change, DraftOutput, DraftPreview, save_draft
 from lynx_core.tools.registry import Layer, RecordRef, Tool

@@ -12,8 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from lynx_core.errors import KernelValidationError
+from lynx_core.formatting import money
 from lynx_core.kernel.models import ApprovalPolicy, RoleDefinition
-from lynx_core.tools.cluster.common import money
 from lynx_core.tools.context import ToolContext
 from lynx_core.tools.drafting import Change, DraftOutput, DraftPreview, save_draft
 from lynx_core.tools.registry import Layer, Tool

@@ -1,4 +1,4 @@
-"""Helpers shared by the read-only domain tools: strict inputs, list limits, money and dates."""
+"""Helpers shared by the read-only domain tools: strict inputs, list limits, totals and dates."""
 
 from __future__ import annotations
 
@@ -35,10 +35,6 @@ def total(amounts: Iterable[Decimal]) -> Decimal:
     """Return the sum of the amounts, 0.00 for none."""
     return sum(amounts, ZERO)
 
-
-def money(amount: Decimal, currency: str) -> str:
-    """Format an amount for a sentence, e.g. ``12,345.60 EUR``."""
-    return f"{amount:,.2f} {currency}"
 
 
 def today_utc() -> dt.date:

@@ -9,13 +9,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from lynx_core.formatting import money
 from lynx_core.kernel.models import Payment
 from lynx_core.tools.context import ToolContext
 from lynx_core.tools.domain.common import (
     ToolInput,
     limit_field,
     live_payments,
-    money,
     plural,
     today_utc,
     total,

@@ -7,9 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from lynx_core.formatting import money
 from lynx_core.kernel.models import ApprovalPolicy, Tenant
 from lynx_core.tools.context import ToolContext
-from lynx_core.tools.domain.common import ToolInput, money
+from lynx_core.tools.domain.common import ToolInput
 from lynx_core.tools.registry import Layer, Tool
 
 

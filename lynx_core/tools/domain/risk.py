@@ -8,9 +8,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from lynx_core.formatting import money
 from lynx_core.kernel.models import Payment, Tenant, Vendor, VendorDocument
 from lynx_core.tools.context import ToolContext
-from lynx_core.tools.domain.common import ToolInput, live_payments, money, plural, today_utc, total
+from lynx_core.tools.domain.common import ToolInput, live_payments, plural, today_utc, total
 from lynx_core.tools.registry import Layer, Tool
 
 #: Large-payment threshold for tenants without a second-approver threshold, in their currency.

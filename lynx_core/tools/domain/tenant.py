@@ -6,9 +6,10 @@ import calendar
 
 from pydantic import BaseModel, Field
 
+from lynx_core.formatting import money
 from lynx_core.kernel.models import Tenant, TenantSettings
 from lynx_core.tools.context import ToolContext
-from lynx_core.tools.domain.common import ToolInput, money
+from lynx_core.tools.domain.common import ToolInput
 from lynx_core.tools.registry import Layer, Tool
 
 

@@ -1,0 +1,22 @@
+"""Money formatting shared by tools, answers and pages."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from lynx_core.formatting import money
+
+
+@pytest.mark.parametrize(("amount", "currency", "expected"), [
+    (Decimal("12345.6"), "EUR", "12,345.60 EUR"),
+    ("15000.00", "GBP", "15,000.00 GBP"),
+    (7, "EUR", "7.00 EUR"),
+    (Decimal("40403.93"), "", "40,403.93"),
+    (Decimal("1.5"), None, "1.50"),
+    (None, "EUR", "-"),
+    ("not a number", "EUR", "not a number EUR"),
+])
+def test_money_formats_amounts(amount, currency, expected) -> None:
+    assert money(amount, currency) == expected
