@@ -33,6 +33,13 @@ def conversation_excerpt(index: int) -> str:
     return "\n\n".join(lines)
 
 
+def approval_summary(request) -> str:
+    """Return e.g. "1 of 2 approvals recorded; waiting for 1 more approval, by a financial_controller."."""
+    progress = svc.approvals.progress(request)
+    return (f"{len(progress.approver_ids)} of {progress.required} approvals recorded; "
+            f"waiting for {progress.waiting_for()}.")
+
+
 def render_draft_status(result, index: int) -> None:
     """Show a draft's approval state, and the "Request approval" button while it is a draft."""
     output = result.output or {}
@@ -51,9 +58,7 @@ def render_draft_status(result, index: int) -> None:
         if latest.status == "executed":
             st.success(f"Approved and carried out. {describe_result(latest.result)}")
         elif latest.status == "pending" and latest.required_approvals > 1:
-            approvals = [d for d in svc.drafts.list_decisions(actor.tenant_id, latest.request_id)
-                         if d["decision"] == "approve" and d["round"] == latest.round]
-            st.info(f"{len(approvals)} of {latest.required_approvals} approvals recorded.")
+            st.info(approval_summary(latest))
         elif latest.status in ("failed", "rejected", "expired", "cancelled"):
             st.warning(" ".join(part for part in (latest.error, latest.next_step) if part)
                        or f"The request was {latest.status}.")
@@ -148,6 +153,8 @@ with st.sidebar:
         st.markdown(f"**{request.status}** · {mine_draft.title if mine_draft else request.tool_id}  \n`{request.request_id}`")
         if request.status == "executed":
             st.caption(describe_result(request.result))
+        elif request.status == "pending" and request.required_approvals > 1:
+            st.caption(approval_summary(request))
         elif request.status in ("rejected", "failed", "expired"):
             st.caption(" ".join(part for part in (request.error, request.next_step) if part))
     if mine and st.button("Refresh status", key="refresh_requests"):

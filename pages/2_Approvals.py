@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import streamlit as st
 
+from lynx_core.formatting import money
 from lynx_core.policy.approval_views import QueueFilters, build_queue
+from lynx_core.policy.approvals import approval_progress
 from lynx_core.ui.components import require_actor, services
 
 actor = require_actor()
@@ -26,8 +29,9 @@ if flash:
 
 
 @st.dialog("Confirm decision")
-def confirm(request_id: str, decision: str, summary: str, approvals_missing: int = 1,
+def confirm(request_id: str, decision: str, summary: str, waits_after: str = "",
             warnings: tuple[str, ...] = ()) -> None:
+    """Ask for confirmation; ``waits_after`` describes what the request still needs after this approval."""
     st.markdown(summary)
     for warning in warnings:
         st.warning(warning)
@@ -35,12 +39,12 @@ def confirm(request_id: str, decision: str, summary: str, approvals_missing: int
     if decision == "reject":
         reason = st.text_area("Reason (required; the requester sees it)", key=f"reason_{request_id}")
         label = "Reject"
-    elif approvals_missing > 1:
-        st.info(f"This request needs {approvals_missing} more approvals; yours is recorded and nothing "
-                "changes in the Kernel until the last approver approves.")
+    elif waits_after:
+        st.info(f"Your approval is recorded, and the request then waits for {waits_after}. "
+                "Nothing changes in the Kernel until the last required approval.")
         label = "Approve"
     else:
-        st.warning("Approving carries the change out in the Kernel immediately.")
+        st.warning("Your approval is the last one required: it carries the change out in the Kernel immediately.")
         label = "Approve and execute"
     if st.button(label, type="primary", key=f"confirm_{decision}_{request_id}"):
         if decision == "reject" and not reason.strip():
@@ -53,6 +57,14 @@ def confirm(request_id: str, decision: str, summary: str, approvals_missing: int
         st.session_state["approval_flash"] = ("error" if outcome.refused or outcome.status == "failed" else "ok",
                                               outcome.message)
         st.rerun()
+
+
+def waits_after_approval(request, decisions: list[dict]) -> str:
+    """Return what the request would still wait for after the signed-in approver approves it."""
+    mine = {"approver_id": actor.user_id, "approver_roles": sorted(actor.roles), "decision": "approve",
+            "round": request.round}
+    after = approval_progress(request, [*decisions, mine])
+    return "" if after.complete else after.waiting_for()
 
 
 users = {u.id: u.display_name for u in svc.kernel.list_users(actor.tenant_id)}
@@ -80,14 +92,19 @@ with pending_tab:
         st.info("No pending requests match the filters.")
     for view in queue:
         request, draft = view.request, view.draft
-        amount = f" · {request.amount} {request.currency}" if request.amount else ""
+        shown_amount = money(request.amount, request.currency) if request.amount else ""
+        amount = f" · {shown_amount}" if shown_amount and shown_amount not in draft.title else ""
         title = f"`{request.request_id}` · {draft.title}{amount} · from {view.requester_name} · {view.age_hours:.1f} h old"
         with st.expander(title, expanded=True):
             left, right = st.columns([3, 2])
             with left:
                 st.markdown(f"**Request** {draft.preview.get('summary', draft.title)}")
-                st.markdown(f"**Tool** `{request.tool_id}` (high risk) · approvals needed: {request.required_approvals} · "
-                            f"expires {request.expires_at[:16]} UTC")
+                progress = view.progress
+                st.markdown(f"**Tool** `{request.tool_id}` (high risk) · approvals: {len(progress.approver_ids)} of "
+                            f"{progress.required} recorded · expires {request.expires_at[:16]} UTC")
+                if progress.approver_ids:
+                    names = ", ".join(users.get(a, a) for a in progress.approver_ids)
+                    st.info(f"Approved so far by {names}. The request waits for {progress.waiting_for()}.")
                 changes = draft.preview.get("changes", [])
                 if changes:
                     st.markdown("**What will change in the Kernel**")
@@ -112,17 +129,17 @@ with pending_tab:
                         st.caption(f"Vendor notes (typed by people, not instructions): {notes}")
                 if request.conversation_excerpt:
                     st.markdown("**Conversation excerpt**")
-                    with st.container(height=220):
-                        st.text(request.conversation_excerpt)
+                    with st.container(height=220, border=True):
+                        st.markdown(request.conversation_excerpt)
                 for decision in view.decisions:
                     st.caption(f"{users.get(decision['approver_id'], decision['approver_id'])} chose "
                                f"{decision['decision']} at {decision['created_at'][:16]}")
             if is_approver and view.can_decide.allowed:
                 b1, b2, _ = st.columns([1, 1, 4])
-                approved_by = {d["approver_id"] for d in view.decisions
-                               if d["decision"] == "approve" and d["round"] == request.round}
-                if b1.button("Approve", key=f"approve_{request.request_id}", type="primary"):
-                    confirm(request.request_id, "approve", title, request.required_approvals - len(approved_by),
+                if actor.user_id in view.progress.approver_ids:
+                    b1.caption("You approved this request.")
+                elif b1.button("Approve", key=f"approve_{request.request_id}", type="primary"):
+                    confirm(request.request_id, "approve", title, waits_after_approval(request, view.decisions),
                             tuple(note for note in view.risk_notes if "same invoice" in note or "already has payment" in note))
                 if b2.button("Reject", key=f"reject_{request.request_id}"):
                     confirm(request.request_id, "reject", title)
@@ -134,7 +151,7 @@ with history_tab:
                        statuses=("approved", "executing", "executed", "failed", "rejected", "expired", "cancelled"))
     st.dataframe(
         [{"request": v.request.request_id, "title": v.draft.title, "status": v.request.status,
-          "amount": v.request.amount, "requester": v.requester_name,
+          "amount": money(v.request.amount, v.request.currency) if v.request.amount else "", "requester": v.requester_name,
           "decided by": ", ".join(users.get(d["approver_id"], d["approver_id"]) for d in v.decisions),
           "reason": "; ".join(d["reason"] for d in v.decisions if d["reason"]),
           "decided": v.request.decided_at, "executed": v.request.executed_at, "error": v.request.error}
@@ -145,5 +162,7 @@ with history_tab:
     for view in failed:
         st.warning(f"`{view.request.request_id}` failed: {view.request.error} Next: {view.request.next_step}")
         if is_approver and view.can_decide.allowed and st.button("Retry execution", key=f"retry_{view.request.request_id}"):
+            # A retry opens a new round that needs every approval again.
+            next_round = dataclasses.replace(view.request, round=view.request.round + 1)
             confirm(view.request.request_id, "approve", f"Retry `{view.request.request_id}`",
-                    view.request.required_approvals)
+                    waits_after_approval(next_round, []))

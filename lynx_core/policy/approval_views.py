@@ -9,8 +9,9 @@ from typing import Any
 
 from lynx_core.actor import Actor
 from lynx_core.errors import KernelError
+from lynx_core.formatting import money
 from lynx_core.kernel.base import Kernel
-from lynx_core.policy.approvals import ApprovalService
+from lynx_core.policy.approvals import ApprovalProgress, ApprovalService
 from lynx_core.policy.decision import Decision
 from lynx_core.store.drafts import ApprovalRequest, Draft, DraftStore
 
@@ -32,6 +33,7 @@ class ApprovalView:
     age_hours: float
     decisions: list[dict[str, Any]]
     can_decide: Decision
+    progress: ApprovalProgress
     risk_notes: list[str] = field(default_factory=list)
     vendor_snapshot: dict[str, Any] | None = None
 
@@ -40,7 +42,7 @@ def _age_hours(request: ApprovalRequest, now: dt.datetime) -> float:
     return (now - dt.datetime.fromisoformat(request.created_at)).total_seconds() / 3600
 
 
-def _vendor_snapshot(kernel: Kernel, tenant_id: str, vendor_id: str) -> dict[str, Any] | None:
+def _vendor_snapshot(kernel: Kernel, tenant_id: str, vendor_id: str, currency: str) -> dict[str, Any] | None:
     try:
         vendor = kernel.get_vendor(tenant_id, vendor_id)
         payments = kernel.list_payments(tenant_id, vendor_id=vendor_id)
@@ -56,7 +58,7 @@ def _vendor_snapshot(kernel: Kernel, tenant_id: str, vendor_id: str) -> dict[str
         "payments": len(live),
         "overdue": sum(1 for p in live if p.status == "overdue"),
         "without_vpm_record": sum(1 for p in live if p.vpm_record_id is None),
-        "total_paid": str(sum((p.amount for p in live if p.status == "paid"), Decimal("0"))),
+        "total_paid": money(sum((p.amount for p in live if p.status == "paid"), Decimal("0")), currency),
         "notes_untrusted": vendor.notes,
     }
 
@@ -69,7 +71,7 @@ def _live_duplicate_notes(kernel: Kernel, tenant_id: str, vendor_id: str, invoic
         return []
     same = [p for p in payments if p.status != "cancelled" and p.invoice_ref.strip().upper() == invoice_ref.strip().upper()]
     return [
-        f"Invoice {invoice_ref} already has payment {p.reference} ({p.amount} {p.currency}, {p.status}); "
+        f"Invoice {invoice_ref} already has payment {p.reference} ({money(p.amount, p.currency)}, {p.status}); "
         "the Kernel will refuse a second payment, so reject this request."
         for p in same
     ]
@@ -102,6 +104,7 @@ def build_queue(
     """Return the tenant's requests in ``statuses`` matching the filters, oldest first."""
     now = dt.datetime.now(dt.timezone.utc)
     names = {u.id: u.display_name for u in kernel.list_users(actor.tenant_id)}
+    currency = kernel.get_tenant(actor.tenant_id).currency
     views: list[ApprovalView] = []
     for request in approvals.queue(actor, statuses=statuses):
         amount = Decimal(request.amount) if request.amount else None
@@ -123,10 +126,11 @@ def build_queue(
         threshold = request.policy.get("second_approver_threshold")
         if amount is not None and threshold:
             relation = "above" if amount > Decimal(threshold) else "within"
-            notes.append(f"Amount {amount} {request.currency or ''} is {relation} the second-approver threshold of {threshold}.")
+            notes.append(f"Amount {money(amount, request.currency)} is {relation} the second-approver threshold "
+                         f"of {money(threshold, request.currency)}.")
         notes.extend(draft.preview.get("warnings", []))
         vendor_id = draft.preview.get("vendor_id") or draft.payload.get("vendor_id")
-        snapshot = _vendor_snapshot(kernel, actor.tenant_id, vendor_id) if vendor_id else None
+        snapshot = _vendor_snapshot(kernel, actor.tenant_id, vendor_id, currency) if vendor_id else None
         invoice_ref = draft.payload.get("invoice_ref")
         if vendor_id and invoice_ref and request.status in ("pending", "failed"):
             notes.extend(_live_duplicate_notes(kernel, actor.tenant_id, vendor_id, invoice_ref))
@@ -136,7 +140,8 @@ def build_queue(
         views.append(ApprovalView(
             request=request, draft=draft, requester_name=names.get(request.requested_by, request.requested_by),
             age_hours=age, decisions=drafts.list_decisions(actor.tenant_id, request.request_id),
-            can_decide=approvals.can_decide(actor, request), risk_notes=notes, vendor_snapshot=snapshot,
+            can_decide=approvals.can_decide(actor, request), progress=approvals.progress(request),
+            risk_notes=notes, vendor_snapshot=snapshot,
         ))
     views.sort(key=lambda v: v.request.created_at)
     return views

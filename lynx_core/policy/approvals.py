@@ -33,6 +33,7 @@ from typing import Any
 from lynx_core.actor import Actor
 from lynx_core.audit import AuditEvent, AuditLog
 from lynx_core.errors import KernelError, KernelNotFoundError
+from lynx_core.formatting import money
 from lynx_core.kernel.base import Kernel
 from lynx_core.policy.decision import Decision
 from lynx_core.policy.executor import ExecutionGrant, ToolExecutor, payload_hash
@@ -53,7 +54,7 @@ def describe_result(result: Any) -> str:
     if not isinstance(result, dict):
         return "The change was made in the Kernel."
     if "reference" in result:
-        return (f"Payment {result['reference']} of {result.get('amount')} {result.get('currency')} to "
+        return (f"Payment {result['reference']} of {money(result.get('amount'), result.get('currency'))} to "
                 f"{result.get('vendor_name', result.get('vendor_id'))} is {result.get('status')}, "
                 f"VPM record {result.get('vpm_record_id')}.")
     if "published" in result:
@@ -65,6 +66,45 @@ def describe_result(result: Any) -> str:
     if "portal_id" in result:
         return f"Portal {result.get('name')} ({result['portal_id']}) is {result.get('status')}."
     return "The change was made in the Kernel."
+
+
+@dataclass(frozen=True)
+class ApprovalProgress:
+    """Approvals recorded in a request's current round, and how many more it needs."""
+
+    approver_ids: tuple[str, ...]
+    required: int
+    missing: int
+    #: Roles of which one more approver is needed, or empty when any approver role will do.
+    second_roles: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return self.missing == 0
+
+    def waiting_for(self) -> str:
+        """Describe what the request still waits for, e.g. "1 more approval, by a financial_controller"."""
+        if self.complete:
+            return "nothing more"
+        roles = " or ".join(self.second_roles)
+        if self.missing == 1:
+            return f"1 more approval, by a {roles}" if roles else "1 more approval"
+        count = f"{self.missing} more approvals"
+        return f"{count}, one of them by a {roles}" if roles else count
+
+
+def approval_progress(request: ApprovalRequest, decisions: list[dict[str, Any]]) -> ApprovalProgress:
+    """Count the distinct approvers of the request's current round against what its policy requires."""
+    approvals = [d for d in decisions if d["round"] == request.round and d["decision"] == "approve"]
+    approver_ids = tuple(dict.fromkeys(d["approver_id"] for d in approvals))
+    missing = max(0, request.required_approvals - len(approver_ids))
+    second_roles: tuple[str, ...] = ()
+    if request.required_approvals >= 2:
+        second_role_names = set(request.policy.get("second_approver_roles") or [])
+        if not any(second_role_names & set(d["approver_roles"]) for d in approvals):
+            second_roles = tuple(sorted(second_role_names))
+            missing = max(missing, 1)
+    return ApprovalProgress(approver_ids, request.required_approvals, missing, second_roles)
 
 
 @dataclass(frozen=True)
@@ -243,12 +283,14 @@ class ApprovalService:
         if not added:
             return self._settled(request, "You already approved this request.")
 
-        if not self._fully_approved(request):
+        progress = self.progress(request)
+        if not progress.complete:
             self._event("approval.partially_approved", approver, request,
-                        details={"required_approvals": request.required_approvals})
-            roles = " or ".join(request.policy.get("second_approver_roles") or request.policy["approver_roles"])
+                        details={"required_approvals": request.required_approvals,
+                                 "approvals_recorded": len(progress.approver_ids)})
             return ApprovalOutcome(request.request_id, "pending",
-                                   f"Your approval is recorded. A second approver ({roles}) must also approve.")
+                                   f"Your approval is recorded. The request now waits for {progress.waiting_for()}; "
+                                   "nothing changes in the Kernel until then.")
 
         if not self.drafts.move_request(actor.tenant_id, request.request_id, from_status=("pending",),
                                         to_status="approved", decided_at=_now().isoformat()):
@@ -257,18 +299,9 @@ class ApprovalService:
         self._event("approval.approved", approver, request)
         return self._execute(approver, self._reload(request))
 
-    def _fully_approved(self, request: ApprovalRequest) -> bool:
-        decisions = [
-            d for d in self.drafts.list_decisions(request.tenant_id, request.request_id)
-            if d["round"] == request.round and d["decision"] == "approve"
-        ]
-        approvers = {d["approver_id"] for d in decisions}
-        if len(approvers) < request.required_approvals:
-            return False
-        if request.required_approvals >= 2:
-            second_roles = set(request.policy.get("second_approver_roles") or [])
-            return any(second_roles & set(d["approver_roles"]) for d in decisions)
-        return True
+    def progress(self, request: ApprovalRequest) -> ApprovalProgress:
+        """Return the approvals recorded in the request's current round and how many more it needs."""
+        return approval_progress(request, self.drafts.list_decisions(request.tenant_id, request.request_id))
 
     def _check_approver(self, actor: Actor, request: ApprovalRequest) -> tuple[Actor, Decision | None]:
         try:
@@ -435,8 +468,24 @@ class ApprovalService:
     # Reading.
 
     def queue(self, actor: Actor, *, statuses: tuple[str, ...] = ("pending",)) -> list[ApprovalRequest]:
+        """List the tenant's requests in ``statuses`` that the actor may see."""
         self.expire_due(actor.tenant_id)
-        return self.drafts.list_requests(actor.tenant_id, statuses=statuses)
+        requests = self.drafts.list_requests(actor.tenant_id, statuses=statuses)
+        return [request for request in requests if self.can_view(actor, request)]
+
+    def can_view(self, actor: Actor, request: ApprovalRequest) -> bool:
+        """Return whether the actor may see the request: its requester, a reader of its domain, or an approver.
+
+        A request shows amounts, vendor data and the requester's conversation, so a user who may
+        not read the tool's domain (e.g. a viewer without finance:read) does not see it.
+        """
+        if request.tenant_id != actor.tenant_id:
+            return False
+        if request.requested_by == actor.user_id:
+            return True
+        if request.tool_id in self.registry and f"{self.registry.get(request.tool_id).domain}:read" in actor.scopes:
+            return True
+        return self.can_decide(actor, request).allowed
 
     def can_decide(self, actor: Actor, request: ApprovalRequest) -> Decision:
         _, refusal = self._check_approver(actor, request)
@@ -487,7 +536,7 @@ class ApprovalService:
         current = self._reload(request)
         while time.monotonic() < deadline and (
             current.status in ("approved", "executing")
-            or (current.status == "pending" and self._fully_approved(current))
+            or (current.status == "pending" and self.progress(current).complete)
         ):
             time.sleep(0.05)
             current = self._reload(request)

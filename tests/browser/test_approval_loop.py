@@ -42,7 +42,7 @@ def test_draft_request_approve_execute_once(app_url: str, browser, tmp_path: Pat
     manager.get_by_role("heading", name="Approvals").wait_for()
     request = manager.get_by_test_id("stExpander").filter(has_text="Helios Steel Works").first
     request.wait_for()
-    assert "1250.00 EUR" in request.inner_text()
+    assert "1,250.00 EUR" in request.inner_text()
     assert "What will change in the Kernel" in request.inner_text()
     request.get_by_role("button", name="Approve").click()
     dialog = manager.get_by_role("dialog")

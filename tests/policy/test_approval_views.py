@@ -60,3 +60,13 @@ def test_queue_context_carries_vendor_snapshot_and_policy(services: Services) ->
     assert view.can_decide.allowed
     [dora_view] = queue_for(services, "dora.deputy@acme.test")
     assert dora_view.can_decide.rule == "approver_scope_required"
+
+
+def test_viewer_does_not_see_payment_requests(services: Services) -> None:
+    request_id = submitted_request(services, "paula.procurement@acme.test", "Helios Steel Works", "20.00", "EUR", "INV-VIEW")
+
+    assert queue_for(services, "victor.viewer@acme.test") == []
+    assert queue_for(services, "dylan.design@acme.test") == []
+    assert [v.request.request_id for v in queue_for(services, "dora.deputy@acme.test")] == [request_id]
+    assert [v.request.request_id for v in queue_for(services, "paula.procurement@acme.test")] == [request_id]
+    assert queue_for(services, "bruno.finance@borealis.test") == []

@@ -100,8 +100,12 @@ def test_second_approver_needed_above_threshold(services: Services) -> None:
 
     first = services.approvals.approve(actor_for(services, "bruno.finance@borealis.test"), request_id)
     assert first.status == "pending"
-    assert "second approver" in first.message
+    assert "waits for 1 more approval, by a financial_controller" in first.message
     assert lynx_payments(services, "tnt_borealis") == []
+    progress = services.approvals.progress(services.drafts.get_request("tnt_borealis", request_id))
+    assert progress.approver_ids == ("usr_bor_finance",)
+    assert progress.missing == 1
+    assert progress.second_roles == ("financial_controller",)
 
     repeat = services.approvals.approve(actor_for(services, "bruno.finance@borealis.test"), request_id)
     assert repeat.status == "pending"
@@ -110,6 +114,19 @@ def test_second_approver_needed_above_threshold(services: Services) -> None:
     second = services.approvals.approve(actor_for(services, "carla.controller@borealis.test"), request_id)
     assert second.status == "executed", second.message
     assert len(lynx_payments(services, "tnt_borealis")) == 1
+
+
+def test_controller_first_leaves_any_approver(services: Services) -> None:
+    request_id = submitted_request(services, "pete.procurement@borealis.test", BOREALIS_VENDOR, "15000.00", "GBP", "INV-BIG2")
+
+    first = services.approvals.approve(actor_for(services, "carla.controller@borealis.test"), request_id)
+
+    assert first.status == "pending"
+    assert first.message.startswith("Your approval is recorded. The request now waits for 1 more approval;")
+    progress = services.approvals.progress(services.drafts.get_request("tnt_borealis", request_id))
+    assert progress.missing == 1
+    assert progress.second_roles == ()
+    assert lynx_payments(services, "tnt_borealis") == []
 
 
 def test_one_approver_suffices_below_threshold(services: Services) -> None:
