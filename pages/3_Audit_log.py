@@ -47,6 +47,26 @@ filters = AuditFilters(
 )
 
 runs = queries.runs(actor, filters)
+def render_event(event: dict) -> None:
+    """Show one audit event as an expander: who, what, the rule or error, and its data."""
+    actor_name = users.get(event["actor_id"], event["actor_id"])
+    label = (f"{event['created_at'][11:23]} · `{event['event_type']}` · {actor_name} · {event['tool_id'] or ''} · "
+             f"`{event['event_id']}`")
+    with st.expander(label):
+        if event["rule"]:
+            st.error(f"Rule `{event['rule']}`: {event['reason']}\n\nInstead: {event['alternative'] or '-'}")
+        elif event["reason"]:
+            st.info(f"Reason: {event['reason']}")
+        if event["error"]:
+            st.warning(event["error"])
+        for field in ("input_json", "output_json", "details_json"):
+            if event[field]:
+                st.caption(field.removesuffix("_json"))
+                st.code(json.dumps(json.loads(event[field]), indent=2, ensure_ascii=False), language="json")
+        st.caption(f"layer {event['layer'] or '-'} · risk {event['risk'] or '-'} · "
+                   f"latency {event['latency_ms'] or 0:.0f} ms · hash {event['hash'][:16]}…")
+
+
 run_tab, event_tab = st.tabs([f"Runs ({len(runs)})", "Events"])
 
 with run_tab:
@@ -74,18 +94,12 @@ with run_tab:
             with st.expander("Answer"):
                 st.markdown(run["response"])
             for event in events:
-                label = f"{event['created_at'][11:23]} · `{event['event_type']}` · {event['tool_id'] or ''} · `{event['event_id']}`"
-                with st.expander(label):
-                    if event["rule"]:
-                        st.error(f"Rule `{event['rule']}`: {event['reason']}\n\nInstead: {event['alternative'] or '-'}")
-                    if event["error"]:
-                        st.warning(event["error"])
-                    for field in ("input_json", "output_json", "details_json"):
-                        if event[field]:
-                            st.caption(field.removesuffix("_json"))
-                            st.code(json.dumps(json.loads(event[field]), indent=2, ensure_ascii=False), language="json")
-                    st.caption(f"layer {event['layer'] or '-'} · risk {event['risk'] or '-'} · "
-                               f"latency {event['latency_ms'] or 0:.0f} ms · hash {event['hash'][:16]}…")
+                render_event(event)
+            later = queries.follow_up_events(actor, events)
+            if later:
+                st.markdown("**After the run: approvals and executions of the requests it submitted**")
+                for event in later:
+                    render_event(event)
 
 with event_tab:
     events = queries.events(actor, filters)

@@ -64,6 +64,23 @@ class AuditQueries:
             return None, []
         return run, events
 
+    def follow_up_events(self, actor: Actor, run_events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Return the later events of approval requests submitted in a run: decisions, executions, expiry.
+
+        Those events happen outside the run (a manager decides on the Approvals page), so they
+        carry no run id. They are found through the request ids of the run's approval.requested events.
+        """
+        request_ids = sorted({e["subject_id"] for e in run_events
+                              if e["event_type"] == "approval.requested" and e["subject_id"]})
+        seen = {e["event_id"] for e in run_events}
+        later = [
+            event
+            for request_id in request_ids
+            for event in self.audit.list_events(actor.tenant_id, subject_id=request_id)
+            if event["event_id"] not in seen
+        ]
+        return sorted(later, key=lambda event: event["chain_index"])
+
     def chain_status(self, actor: Actor) -> VerificationReport:
         return self.audit.verify(actor.tenant_id)
 

@@ -33,6 +33,12 @@ def sign_in(at: AppTest, email: str, password: str = DEMO_PASSWORD) -> AppTest:
     return at
 
 
+def switch_user(at: AppTest, email: str) -> AppTest:
+    at.switch_page("app.py").run()
+    at.button(key="sign_out_home").click().run()
+    return sign_in(at, email)
+
+
 @pytest.mark.parametrize("page", [CHAT, APPROVALS, AUDIT])
 def test_pages_require_a_session(app: AppTest, page: str) -> None:
     app.switch_page(page).run()
@@ -185,3 +191,57 @@ def test_requester_drafts_requests_and_cancels_in_chat(app: AppTest, services: S
     assert services.drafts.get_request("tnt_acme", request.request_id).status == "cancelled"
     assert services.drafts.get_draft("tnt_acme", request.draft_id).status == "cancelled"
     assert services.audit.list_events("tnt_acme", event_type="draft.cancelled")
+
+
+def test_approvals_page_shows_two_approver_progress(app: AppTest, services: Services) -> None:
+    from tests.conftest import actor_for
+
+    pete = actor_for(services, "pete.procurement@borealis.test")
+    draft = services.executor.execute(pete, "vpm.cluster.payment.draft", {
+        "vendor_name": "Aurora Print House", "amount": "12000.00", "invoice_ref": "INV-PAGE-2"})
+    request = services.approvals.submit(pete, draft.output["draft_id"])
+    services.approvals.approve(actor_for(services, "bruno.finance@borealis.test"), request.request_id)
+
+    sign_in(app, "bruno.finance@borealis.test")
+    app.switch_page(APPROVALS).run()
+    assert not app.exception
+    keys = {b.key for b in app.button}
+    assert f"approve_{request.request_id}" not in keys
+    assert f"reject_{request.request_id}" in keys
+    assert "You approved this request." in [c.value for c in app.caption]
+    infos = [i.value for i in app.info]
+    assert "Approved so far by Bruno Finance. The request waits for 1 more approval, by a financial_controller." in infos
+    assert any("approvals: 1 of 2 recorded" in m.value for m in app.markdown)
+    assert any("12,000.00 GBP" in e.label for e in app.expander)
+
+    switch_user(app, "carla.controller@borealis.test")
+    app.switch_page(APPROVALS).run()
+    assert f"approve_{request.request_id}" in {b.key for b in app.button}
+
+    switch_user(app, "vera.viewer@borealis.test")
+    app.switch_page(APPROVALS).run()
+    assert not [e for e in app.expander if request.request_id in e.label]
+
+    switch_user(app, "pete.procurement@borealis.test")
+    app.switch_page(CHAT).run()
+    captions = " ".join(c.value for c in app.sidebar.caption)
+    assert "1 of 2 approvals recorded; waiting for 1 more approval, by a financial_controller." in captions
+
+
+def test_audit_run_detail_shows_the_approval(app: AppTest, services: Services) -> None:
+    from tests.conftest import actor_for
+
+    sign_in(app, "paula.procurement@acme.test")
+    app.switch_page(CHAT).run()
+    app.chat_input[0].set_value("Draft a payment of 85.00 EUR to Helios Steel Works for invoice INV-CHAT-2").run()
+    app.button(key=next(b.key for b in app.button if b.key and b.key.startswith("request_approval_"))).click().run()
+    [request] = services.drafts.list_requests("tnt_acme")
+    services.approvals.approve(actor_for(services, "felix.finance@acme.test"), request.request_id)
+
+    switch_user(app, "felix.finance@acme.test")
+    app.switch_page(AUDIT).run()
+    assert not app.exception
+    assert any(m.value.startswith("**After the run") for m in app.markdown)
+    labels = [e.label for e in app.expander]
+    assert any("`approval.approved` · Felix Finance" in label for label in labels)
+    assert any("`execution.succeeded`" in label for label in labels)

@@ -1,0 +1,45 @@
+"""The audit page's queries: a run's later approval and execution events."""
+
+from __future__ import annotations
+
+from lynx_core.assistant import AssistantRunner, RunFinished, ToolCallFinished
+from lynx_core.assistant.providers.offline import OfflineProvider
+from lynx_core.audit.views import AuditQueries
+from lynx_core.services import Services
+from tests.conftest import actor_for
+
+
+def test_run_detail_follows_its_request(services: Services) -> None:
+    paula = actor_for(services, "paula.procurement@acme.test")
+    felix = actor_for(services, "felix.finance@acme.test")
+    events = list(AssistantRunner(services, OfflineProvider()).run(
+        paula, "Draft a payment of 90.00 EUR to Helios Steel Works for invoice INV-FOLLOW-1"))
+    draft_id = next(e.result.output["draft_id"] for e in events if isinstance(e, ToolCallFinished))
+    run_id = next(e.run_id for e in events if isinstance(e, RunFinished))
+    submitted = services.approvals.submit(paula, draft_id, run_id=run_id)
+    assert services.approvals.approve(felix, submitted.request_id).status == "executed"
+    queries = AuditQueries(services.audit)
+
+    run, run_events = queries.run_detail(felix, run_id)
+    later = queries.follow_up_events(felix, run_events)
+
+    assert run is not None
+    assert "approval.requested" in [e["event_type"] for e in run_events]
+    later_types = [e["event_type"] for e in later]
+    assert "approval.approved" in later_types
+    assert "execution.succeeded" in later_types
+    assert all(e["subject_id"] == submitted.request_id for e in later)
+    assert not {e["event_id"] for e in later} & {e["event_id"] for e in run_events}
+    approved = next(e for e in later if e["event_type"] == "approval.approved")
+    assert approved["actor_id"] == felix.user_id
+
+
+def test_run_without_requests_has_no_follow_ups(services: Services) -> None:
+    paula = actor_for(services, "paula.procurement@acme.test")
+    events = list(AssistantRunner(services, OfflineProvider()).run(paula, "Which payments have no VPM record?"))
+    run_id = events[-1].run_id
+    queries = AuditQueries(services.audit)
+
+    _, run_events = queries.run_detail(paula, run_id)
+
+    assert queries.follow_up_events(paula, run_events) == []
