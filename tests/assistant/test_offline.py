@@ -11,9 +11,11 @@ from lynx_core.assistant.messages import Message, ModelTurn
 from lynx_core.assistant.providers.offline import (
     EXAMPLE_QUESTIONS,
     INTRO_NO_MODEL,
+    MAX_TABLE_ROWS,
     UNMAPPED_NO_MODEL,
     OfflineProvider,
     plan_calls,
+    render_table,
 )
 from tests.conftest import actor_for
 
@@ -226,3 +228,21 @@ def test_mapped_tool_missing_from_specs_is_not_called():
     assert len(items) > 1
     assert items[-1].tool_calls == []
     assert items[-1].text.startswith(UNMAPPED_NO_MODEL)
+
+
+def test_long_table_note_follows_the_table():
+    rows = [{"payment_id": f"pay_{n}", "amount": "10.00"} for n in range(MAX_TABLE_ROWS + 2)]
+
+    lines = render_table(rows, "EUR")
+
+    assert len([line for line in lines if line.startswith("| pay_")]) == MAX_TABLE_ROWS
+    assert lines[-2] == ""
+    assert lines[-1] == f"_First {MAX_TABLE_ROWS} of {MAX_TABLE_ROWS + 2} rows shown; the tool card lists all {MAX_TABLE_ROWS + 2}._"
+
+
+def test_other_tenants_vendor_is_not_found(services):
+    events = run_offline(services, PROCUREMENT["borealis"], "Tell me about vendor Helios Steel Works")
+
+    response = events[-1].response
+    assert "No record of your tenant matches vendor_name 'Helios Steel Works'." in response
+    assert "Check the spelling" in response

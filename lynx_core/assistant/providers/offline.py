@@ -509,7 +509,8 @@ def render_table(rows: list[dict[str, Any]], currency: str | None) -> list[str]:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     if len(rows) > len(shown):
-        lines.append(f"_First {len(shown)} of {len(rows)} rows shown._")
+        # A blank line ends the table, so the note is not read as one more row.
+        lines += ["", f"_First {len(shown)} of {len(rows)} rows shown; the tool card lists all {len(rows)}._"]
     return lines
 
 
@@ -617,10 +618,10 @@ def render_result(tool_id: str, arguments: str, payload: dict[str, Any]) -> list
         return lines + render_draft(data)
     if isinstance(data, dict) and data.get("match") in ("ambiguous", "not_found"):
         asked = shown_arguments(arguments)
-        lines.append(
-            f"No single record matches {asked}; "
-            + ("these candidates do, so name one by its id:" if data["match"] == "ambiguous" else "none does.")
-        )
+        if data["match"] == "ambiguous":
+            lines.append(f"Several records match {asked}. Name one of these by its id:")
+        else:
+            lines.append(f"No record of your tenant matches {asked}. Check the spelling, or search with part of the name.")
         lines.append("")
     if isinstance(data, dict):
         return lines + render_data(data)
