@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from decimal import Decimal
 
 import streamlit as st
@@ -21,7 +22,8 @@ if is_approver:
     st.caption("Requests from your tenant that need a decision. The last required approval carries the change "
                "out in the Kernel at once.")
 else:
-    st.caption("You do not hold an approver role, so you can follow requests here but not decide them.")
+    st.caption("You do not hold an approver role, so you can follow the requests you may read here but not "
+               "decide them.")
 
 flash = st.session_state.pop("approval_flash", None)
 if flash:
@@ -130,7 +132,8 @@ with pending_tab:
                 if request.conversation_excerpt:
                     st.markdown("**Conversation excerpt**")
                     with st.container(height=220, border=True):
-                        st.markdown(request.conversation_excerpt)
+                        # Headings of the answer become bold lines so they do not outgrow the page's own.
+                        st.markdown(re.sub(r"^#{1,6}\s+(.+)$", r"**\1**", request.conversation_excerpt, flags=re.M))
                 for decision in view.decisions:
                     st.caption(f"{users.get(decision['approver_id'], decision['approver_id'])} chose "
                                f"{decision['decision']} at {decision['created_at'][:16]}")

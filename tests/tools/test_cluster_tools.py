@@ -410,7 +410,7 @@ def test_payment_above_threshold_warns_second_approver(services: Services):
                       {"vendor_name": "Nordlicht Textiles", "amount": "12500.00", "invoice_ref": "INV-B-1"})
 
     assert (
-        "Above the tenant's second-approver threshold of 10000.00 GBP: two approvers will be needed, "
+        "Above the tenant's second-approver threshold of 10,000.00 GBP: two approvers will be needed, "
         "one of them a financial_controller." in output["preview"]["warnings"]
     )
     assert output["preview"]["currency"] == "GBP"

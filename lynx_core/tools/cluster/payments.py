@@ -115,7 +115,7 @@ def _warnings(ctx: ToolContext, tenant: Tenant, vendor: Vendor, amount: Decimal,
     threshold = policy.second_approver_threshold
     if threshold is not None and amount > threshold and policy.second_approver_roles:
         warnings.append(
-            f"Above the tenant's second-approver threshold of {threshold} {tenant.currency}: two approvers "
+            f"Above the tenant's second-approver threshold of {money(threshold, tenant.currency)}: two approvers "
             f"will be needed, one of them a {' or '.join(policy.second_approver_roles)}."
         )
     if vendor.risk_rating == "high":
