@@ -33,7 +33,7 @@ if flash:
 @st.dialog("Confirm decision")
 def confirm(request_id: str, decision: str, summary: str, waits_after: str = "",
             warnings: tuple[str, ...] = ()) -> None:
-    """Ask for confirmation; ``waits_after`` describes what the request still needs after this approval."""
+    """Ask for confirmation. ``waits_after`` describes what the request still needs after this approval."""
     st.markdown(summary)
     for warning in warnings:
         st.warning(warning)
@@ -132,7 +132,7 @@ with pending_tab:
                 if request.conversation_excerpt:
                     st.markdown("**Conversation excerpt**")
                     with st.container(height=220, border=True):
-                        # Headings of the answer become bold lines so they do not outgrow the page's own.
+                        # Headings of the assistant reply become bold lines so they do not outgrow the page's own.
                         st.markdown(re.sub(r"^#{1,6}\s+(.+)$", r"**\1**", request.conversation_excerpt, flags=re.M))
                 for decision in view.decisions:
                     st.caption(f"{users.get(decision['approver_id'], decision['approver_id'])} chose "
