@@ -50,8 +50,8 @@ runs = queries.runs(actor, filters)
 def render_event(event: dict) -> None:
     """Show one audit event as an expander: who, what, the rule or error, and its data."""
     actor_name = users.get(event["actor_id"], event["actor_id"])
-    label = (f"{event['created_at'][11:23]} · `{event['event_type']}` · {actor_name} · {event['tool_id'] or ''} · "
-             f"`{event['event_id']}`")
+    parts = [event["created_at"][11:23], f"`{event['event_type']}`", actor_name, event["tool_id"], f"`{event['event_id']}`"]
+    label = " · ".join(part for part in parts if part)
     with st.expander(label):
         if event["rule"]:
             st.error(f"Rule `{event['rule']}`: {event['reason']}\n\nInstead: {event['alternative'] or '-'}")
@@ -93,11 +93,11 @@ with run_tab:
                         f"**duration** {run['duration_ms']:.0f} ms · **tool calls** {run['tool_calls']}")
             with st.expander("Answer"):
                 st.markdown(run["response"])
-            for event in events:
+            during, later = queries.split_run_events(actor, run, events)
+            for event in during:
                 render_event(event)
-            later = queries.follow_up_events(actor, events)
             if later:
-                st.markdown("**After the run: approvals and executions of the requests it submitted**")
+                st.markdown("**After the run: approval requests it led to, their decisions and executions**")
                 for event in later:
                     render_event(event)
 

@@ -64,22 +64,27 @@ class AuditQueries:
             return None, []
         return run, events
 
-    def follow_up_events(self, actor: Actor, run_events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Return the later events of approval requests submitted in a run: decisions, executions, expiry.
+    def split_run_events(
+        self, actor: Actor, run: dict[str, Any], run_events: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Split a run's events into those up to its end and those after it, in time order.
 
-        Those events happen outside the run (a manager decides on the Approvals page), so they
-        carry no run id. They are found through the request ids of the run's approval.requested events.
+        After the run come the decisions, executions and expiry of the approval requests it
+        submitted. Decisions carry no run id, so they are found through the request ids of the
+        run's approval.requested events. An execution's tool calls carry the drafting run's id
+        but happen later, so they move to the second list by time.
         """
+        ended = run.get("ended_at") or ""
+        during = [e for e in run_events if not ended or e["created_at"] <= ended]
         request_ids = sorted({e["subject_id"] for e in run_events
                               if e["event_type"] == "approval.requested" and e["subject_id"]})
-        seen = {e["event_id"] for e in run_events}
-        later = [
-            event
-            for request_id in request_ids
-            for event in self.audit.list_events(actor.tenant_id, subject_id=request_id)
-            if event["event_id"] not in seen
-        ]
-        return sorted(later, key=lambda event: event["chain_index"])
+        seen = {e["event_id"] for e in during}
+        after = {e["event_id"]: e for e in run_events if e["event_id"] not in seen}
+        for request_id in request_ids:
+            for event in self.audit.list_events(actor.tenant_id, subject_id=request_id):
+                if event["event_id"] not in seen:
+                    after[event["event_id"]] = event
+        return during, sorted(after.values(), key=lambda event: event["chain_index"])
 
     def chain_status(self, actor: Actor) -> VerificationReport:
         return self.audit.verify(actor.tenant_id)

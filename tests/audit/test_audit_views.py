@@ -1,4 +1,4 @@
-"""The audit page's queries: a run's later approval and execution events."""
+"""The audit page's queries: a run's own events and the approvals and executions after it."""
 
 from __future__ import annotations
 
@@ -21,15 +21,20 @@ def test_run_detail_follows_its_request(services: Services) -> None:
     queries = AuditQueries(services.audit)
 
     run, run_events = queries.run_detail(felix, run_id)
-    later = queries.follow_up_events(felix, run_events)
+    during, later = queries.split_run_events(felix, run, run_events)
 
     assert run is not None
-    assert "approval.requested" in [e["event_type"] for e in run_events]
+    assert [e["event_type"] for e in during][0] == "run.started"
+    assert "draft.created" in [e["event_type"] for e in during]
+    assert all(e["created_at"] <= run["ended_at"] for e in during)
     later_types = [e["event_type"] for e in later]
+    assert "approval.requested" in later_types
     assert "approval.approved" in later_types
     assert "execution.succeeded" in later_types
-    assert all(e["subject_id"] == submitted.request_id for e in later)
-    assert not {e["event_id"] for e in later} & {e["event_id"] for e in run_events}
+    # The cell tool's calls carry the run id but happen after the approval.
+    assert later_types.index("approval.approved") < later_types.index("tool.succeeded")
+    assert [e["chain_index"] for e in later] == sorted(e["chain_index"] for e in later)
+    assert not {e["event_id"] for e in later} & {e["event_id"] for e in during}
     approved = next(e for e in later if e["event_type"] == "approval.approved")
     assert approved["actor_id"] == felix.user_id
 
@@ -40,6 +45,8 @@ def test_run_without_requests_has_no_follow_ups(services: Services) -> None:
     run_id = events[-1].run_id
     queries = AuditQueries(services.audit)
 
-    _, run_events = queries.run_detail(paula, run_id)
+    run, run_events = queries.run_detail(paula, run_id)
+    during, later = queries.split_run_events(paula, run, run_events)
 
-    assert queries.follow_up_events(paula, run_events) == []
+    assert later == []
+    assert during == run_events
