@@ -1,8 +1,14 @@
-"""Number formats shared by tool previews, assistant replies and pages."""
+"""Text formats shared by tool previews, assistant replies and pages: money and sentences."""
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+
+
+def sentence(text: str) -> str:
+    """Return the text with a full stop added unless it already ends a sentence."""
+    text = text.strip()
+    return text if not text or text[-1] in ".!?" else f"{text}."
 
 
 def money(amount: Decimal | str | int | None, currency: str | None = "") -> str:

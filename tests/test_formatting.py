@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from lynx_core.formatting import money
+from lynx_core.formatting import money, sentence
 
 
 @pytest.mark.parametrize(("amount", "currency", "expected"), [
@@ -20,3 +20,14 @@ from lynx_core.formatting import money
 ])
 def test_money_formats_amounts(amount, currency, expected) -> None:
     assert money(amount, currency) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Invoice amount disputed", "Invoice amount disputed."),
+    ("Paid by card already.", "Paid by card already."),
+    ("Is this a duplicate?", "Is this a duplicate?"),
+    ("  Wrong vendor  ", "Wrong vendor."),
+    ("", ""),
+])
+def test_sentence_ends_with_a_stop(text, expected) -> None:
+    assert sentence(text) == expected

@@ -33,7 +33,7 @@ from typing import Any
 from lynx_core.actor import Actor
 from lynx_core.audit import AuditEvent, AuditLog
 from lynx_core.errors import KernelError, KernelNotFoundError
-from lynx_core.formatting import money
+from lynx_core.formatting import money, sentence
 from lynx_core.kernel.base import Kernel
 from lynx_core.policy.decision import Decision
 from lynx_core.policy.executor import ExecutionGrant, ToolExecutor, payload_hash
@@ -270,7 +270,7 @@ class ApprovalService:
             if not self.drafts.move_request(
                 actor.tenant_id, request.request_id, from_status=("pending",), to_status="rejected",
                 decided_at=_now().isoformat(),
-                next_step=f"Rejected by {approver.display_name}: {reason} Ask Lynx for a new draft if it is still needed.",
+                next_step=f"Rejected by {approver.display_name}: {sentence(reason)} Ask Lynx for a new draft if it is still needed.",
             ):
                 return self._current(self._reload(request), "The request was decided by someone else first.")
             self.drafts.move_draft(actor.tenant_id, request.draft_id, from_status=("submitted",), to_status="rejected")
