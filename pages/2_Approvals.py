@@ -61,6 +61,11 @@ def confirm(request_id: str, decision: str, summary: str, waits_after: str = "",
         st.rerun()
 
 
+def minute(timestamp: str | None) -> str:
+    """Return an ISO timestamp to the minute, e.g. "2026-12-04 22:31", or "" for none."""
+    return timestamp[:16].replace("T", " ") if timestamp else ""
+
+
 def waits_after_approval(request, decisions: list[dict]) -> str:
     """Return what the request would still wait for after the signed-in approver approves it."""
     mine = {"approver_id": actor.user_id, "approver_roles": sorted(actor.roles), "decision": "approve",
@@ -103,7 +108,7 @@ with pending_tab:
                 st.markdown(f"**Request** {draft.preview.get('summary', draft.title)}")
                 progress = view.progress
                 st.markdown(f"**Tool** `{request.tool_id}` (high risk) · approvals: {len(progress.approver_ids)} of "
-                            f"{progress.required} recorded · expires {request.expires_at[:16]} UTC")
+                            f"{progress.required} recorded · expires {minute(request.expires_at)} UTC")
                 if progress.approver_ids:
                     names = ", ".join(users.get(a, a) for a in progress.approver_ids)
                     st.info(f"Approved so far by {names}. The request waits for {progress.waiting_for()}.")
@@ -152,15 +157,20 @@ with pending_tab:
 with history_tab:
     done = build_queue(actor=actor, approvals=svc.approvals, drafts=svc.drafts, kernel=svc.kernel, filters=filters,
                        statuses=("approved", "executing", "executed", "failed", "rejected", "expired", "cancelled"))
-    st.dataframe(
-        [{"request": v.request.request_id, "title": v.draft.title, "status": v.request.status,
-          "amount": money(v.request.amount, v.request.currency) if v.request.amount else "", "requester": v.requester_name,
-          "decided by": ", ".join(users.get(d["approver_id"], d["approver_id"]) for d in v.decisions),
-          "reason": "; ".join(d["reason"] for d in v.decisions if d["reason"]),
-          "decided": v.request.decided_at, "executed": v.request.executed_at, "error": v.request.error}
-         for v in reversed(done)],
-        hide_index=True, width="stretch", key="approval_history",
-    )
+    if not done:
+        st.info("No decided requests match the filters.")
+    else:
+        st.dataframe(
+            [{"request": v.request.request_id, "title": v.draft.title, "status": v.request.status,
+              "amount": money(v.request.amount, v.request.currency) if v.request.amount else "",
+              "requester": v.requester_name,
+              "decided by": ", ".join(users.get(d["approver_id"], d["approver_id"]) for d in v.decisions),
+              "reason": "; ".join(d["reason"] for d in v.decisions if d["reason"]),
+              "decided (UTC)": minute(v.request.decided_at), "executed (UTC)": minute(v.request.executed_at),
+              "error": v.request.error or ""}
+             for v in reversed(done)],
+            hide_index=True, width="stretch", key="approval_history",
+        )
     failed = [v for v in done if v.request.status == "failed"]
     for view in failed:
         st.warning(f"`{view.request.request_id}` failed: {view.request.error} Next: {view.request.next_step}")

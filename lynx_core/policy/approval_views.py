@@ -122,13 +122,15 @@ def build_queue(
         draft = drafts.get_draft(actor.tenant_id, request.draft_id)
         if draft is None:
             continue
-        notes = ["High risk: approving carries out a live change in the Kernel."]
+        notes = ["High risk: the last required approval carries out a live change in the Kernel."]
         threshold = request.policy.get("second_approver_threshold")
         if amount is not None and threshold:
             relation = "above" if amount > Decimal(threshold) else "within"
             notes.append(f"Amount {money(amount, request.currency)} is {relation} the second-approver threshold "
                          f"of {money(threshold, request.currency)}.")
-        notes.extend(draft.preview.get("warnings", []))
+        # The note above states the threshold from the request's policy, so the draft's own
+        # threshold warning would repeat it.
+        notes.extend(w for w in draft.preview.get("warnings", []) if "second-approver threshold" not in w)
         vendor_id = draft.preview.get("vendor_id") or draft.payload.get("vendor_id")
         snapshot = _vendor_snapshot(kernel, actor.tenant_id, vendor_id, currency) if vendor_id else None
         invoice_ref = draft.payload.get("invoice_ref")

@@ -141,7 +141,7 @@ def test_requester_sees_rejection_reason(app: AppTest, services: Services) -> No
     sign_in(app, "paula.procurement@acme.test")
     app.switch_page(CHAT).run()
     captions = " ".join(c.value for c in app.sidebar.caption)
-    assert "Rejected by Felix Finance: Paid by card already" in captions
+    assert "Rejected by Felix Finance: Paid by card already. Ask Lynx for a new draft" in captions
 
 
 def test_chat_with_openai_compatible_model(services: Services, tmp_path) -> None:
@@ -213,6 +213,8 @@ def test_approvals_page_shows_two_approver_progress(app: AppTest, services: Serv
     assert "Approved so far by Bruno Finance. The request waits for 1 more approval, by a financial_controller." in infos
     assert any("approvals: 1 of 2 recorded" in m.value for m in app.markdown)
     assert any("12,000.00 GBP" in e.label for e in app.expander)
+    threshold_notes = [m.value for m in app.markdown if "second-approver threshold" in m.value]
+    assert threshold_notes == ["- ⚠ Amount 12,000.00 GBP is above the second-approver threshold of 10,000.00 GBP."]
 
     switch_user(app, "carla.controller@borealis.test")
     app.switch_page(APPROVALS).run()
