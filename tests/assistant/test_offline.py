@@ -237,7 +237,8 @@ def test_long_table_note_follows_the_table():
 
     assert len([line for line in lines if line.startswith("| pay_")]) == MAX_TABLE_ROWS
     assert lines[-2] == ""
-    assert lines[-1] == f"_First {MAX_TABLE_ROWS} of {MAX_TABLE_ROWS + 2} rows shown; the tool card lists all {MAX_TABLE_ROWS + 2}._"
+    total = MAX_TABLE_ROWS + 2
+    assert lines[-1] == f"_This table shows {MAX_TABLE_ROWS} of the {total} rows the tool returned; the tool card has all {total}._"
 
 
 def test_other_tenants_vendor_is_not_found(services):
@@ -246,3 +247,5 @@ def test_other_tenants_vendor_is_not_found(services):
     response = events[-1].response
     assert "No record of your tenant matches vendor_name 'Helios Steel Works'." in response
     assert "Check the spelling" in response
+    assert "not_found" not in response
+    assert "Candidate count" not in response

@@ -510,7 +510,8 @@ def render_table(rows: list[dict[str, Any]], currency: str | None) -> list[str]:
         lines.append("| " + " | ".join(cells) + " |")
     if len(rows) > len(shown):
         # A blank line ends the table, so the note is not read as one more row.
-        lines += ["", f"_First {len(shown)} of {len(rows)} rows shown; the tool card lists all {len(rows)}._"]
+        lines += ["", f"_This table shows {len(shown)} of the {len(rows)} rows the tool returned; "
+                      f"the tool card has all {len(rows)}._"]
     return lines
 
 
@@ -518,8 +519,11 @@ def render_data(data: dict[str, Any], currency: str | None = None, depth: int = 
     """Render a tool's output: figures first, then sentences, then records as tables."""
     currency = data.get("currency") if isinstance(data.get("currency"), str) else currency
     hidden = set(HIDDEN_FIELDS)
+    # The sentence above the figures already states how a lookup matched.
     if data.get("match") in ("id", "name"):
         hidden |= {"match", "candidate_count", "candidates"}
+    elif data.get("match") in ("ambiguous", "not_found"):
+        hidden |= {"match", "candidate_count"}
     figures: list[str] = []
     sentences: list[str] = []
     records: list[str] = []
