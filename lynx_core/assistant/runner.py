@@ -74,8 +74,8 @@ class _RunState:
     results: list[ToolCallResult] = field(default_factory=list)
     answer: list[str] = field(default_factory=list)
     error: str | None = None
-    #: Successful draft calls by tool id that the offline assistant reuses after a fallback.
-    reusable: dict[str, ToolCallResult] = field(default_factory=dict)
+    #: Successful draft calls of the failed model that the offline assistant may reuse, each once.
+    reusable: list[ToolCallResult] = field(default_factory=list)
 
     @property
     def response(self) -> str:
@@ -197,8 +197,10 @@ class AssistantRunner:
             yield TextDelta("\n\n")
         state.answer = []
         # The offline assistant starts again from the question, not from the failed model's turns.
-        # Drafts the failed model already created are reused, so the question yields one draft.
-        state.reusable = {r.tool_id: r for r in state.results if r.ok and r.layer == Layer.CLUSTER.value}
+        # A draft the failed model already created with the same input is reused, not made again.
+        # NOTE: the same request written differently (a vendor id instead of its name) still
+        # makes a second draft.
+        state.reusable = [r for r in state.results if r.ok and r.layer == Layer.CLUSTER.value]
         try:
             yield from self._rounds(actor, system, [Message(role="user", content=query)], state)
         except ProviderError as error:
@@ -265,7 +267,7 @@ class AssistantRunner:
 
     def _execute(self, actor: Actor, call: ModelToolCall, state: _RunState) -> Iterator[AssistantEvent]:
         tool_id = self.services.registry.resolve_llm_name(call.name)
-        earlier = state.reusable.pop(tool_id, None)
+        earlier = self._reusable_draft(tool_id, call.arguments, state)
         if earlier is not None:
             # Its tool card is already on screen, so only a notice is shown.
             logger.info("run %s reuses draft call %s of %s after the fallback", state.run_id, earlier.call_id, tool_id,
@@ -278,6 +280,26 @@ class AssistantRunner:
         state.results.append(result)
         yield ToolCallFinished(result=result)
         return result
+
+    def _reusable_draft(self, tool_id: str, arguments: Any, state: _RunState) -> ToolCallResult | None:
+        """Remove and return an earlier draft of this tool whose validated input equals this call's."""
+        if not state.reusable or tool_id not in self.services.registry:
+            return None
+        input_model = self.services.registry.get(tool_id).input_model
+        try:
+            wanted = input_model.model_validate(json.loads(arguments) if isinstance(arguments, str) else arguments)
+        except (ValueError, TypeError):
+            return None
+        for index, earlier in enumerate(state.reusable):
+            if earlier.tool_id != tool_id:
+                continue
+            try:
+                same = input_model.model_validate(earlier.input) == wanted
+            except (ValueError, TypeError):
+                same = False
+            if same:
+                return state.reusable.pop(index)
+        return None
 
     @staticmethod
     def _emit_text(text: str, state: _RunState) -> Iterator[AssistantEvent]:

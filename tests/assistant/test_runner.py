@@ -19,7 +19,7 @@ from lynx_core.assistant import (
     build_system_prompt,
 )
 from lynx_core.assistant.providers.base import ProviderError
-from lynx_core.assistant.providers.offline import OfflineProvider
+from lynx_core.assistant.providers.offline import OfflineProvider, plan_calls
 from lynx_core.assistant.providers.openai_provider import OpenAIProvider
 from tests.conftest import actor_for
 from tests.support.model_server import ScriptedFailure, ScriptedModelServer, ScriptedToolCall, ScriptedTurn
@@ -241,6 +241,28 @@ def test_fallback_keeps_the_models_draft(services, server, model):
     assert drafts[0].draft_id in final.response
     events_of_run = services.audit.list_events(actor.tenant_id, run_id=final.run_id)
     assert [e["event_type"] for e in events_of_run].count("draft.created") == 1
+
+
+def test_fallback_reuses_each_draft_once(services, server, model):
+    actor = actor_for(services, "paula.procurement@acme.test")
+    question = ("Draft a payment of 80.00 EUR to Helios Steel Works for invoice INV-R1. "
+                "Draft a payment of 90.00 EUR to Helios Steel Works for invoice INV-R2.")
+    calls = tuple(
+        ScriptedToolCall(f"call_{n}", "vpm__cluster__payment__draft", json.dumps(
+            {"vendor_name": "Helios Steel Works", "amount": amount, "currency": "EUR", "invoice_ref": invoice}))
+        for n, (amount, invoice) in enumerate((("80.0", "INV-R1"), ("90", "INV-R2")))
+    )
+    server.push(ScriptedTurn(tool_calls=calls), ScriptedFailure(status=500, message="model backend down"))
+
+    events = list(AssistantRunner(services, model).run(actor, question))
+
+    drafts = services.drafts.list_drafts(actor.tenant_id, created_by=actor.user_id)
+    invoices = sorted(d.payload["invoice_ref"] for d in drafts)
+    planned = [c.arguments["invoice_ref"] for c in plan_calls(question) if c.tool_id == "vpm.cluster.payment.draft"]
+    assert invoices == ["INV-R1", "INV-R2"]
+    assert len([e for e in events if isinstance(e, Notice) and e.level == "info"]) == len(planned)
+    for draft in drafts:
+        assert draft.draft_id in events[-1].response
 
 
 def test_offline_failure_ends_in_failed_run(services, monkeypatch):
