@@ -287,14 +287,14 @@ class AssistantRunner:
             return None
         input_model = self.services.registry.get(tool_id).input_model
         try:
-            wanted = input_model.model_validate(json.loads(arguments) if isinstance(arguments, str) else arguments)
+            requested = input_model.model_validate(json.loads(arguments) if isinstance(arguments, str) else arguments)
         except (ValueError, TypeError):
             return None
         for index, earlier in enumerate(state.reusable):
             if earlier.tool_id != tool_id:
                 continue
             try:
-                same = input_model.model_validate(earlier.input) == wanted
+                same = input_model.model_validate(earlier.input) == requested
             except (ValueError, TypeError):
                 same = False
             if same:

@@ -324,8 +324,10 @@ class HttpKernel:
             "due_date": due_date.isoformat(),
             "created_by": created_by,
             "idempotency_key": idempotency_key,
-            "memo": memo,
         }
+        if memo is not None:
+            # Sent only when set, so a Kernel that predates memos still accepts payments without one.
+            body["memo"] = memo
         return self._post(self._tenant_path(tenant_id, "payments"), _adapter(Payment), body)
 
     def publish_document_requests(

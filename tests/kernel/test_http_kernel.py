@@ -526,3 +526,16 @@ def test_repr_leaves_out_api_key(server_url: str) -> None:
     with HttpKernel(server_url, API_KEY) as kernel:
         assert API_KEY not in repr(kernel)
 
+
+
+def test_record_payment_sends_memo_only_when_set(client: HttpKernel, monkeypatch) -> None:
+    bodies: list[dict] = []
+    monkeypatch.setattr(client, "_post", lambda path, adapter, body: bodies.append(body))
+    arguments = {"vendor_id": "ven_1", "amount": Decimal("10.00"), "currency": "EUR", "invoice_ref": "INV-M",
+                 "due_date": dt.date(2027, 2, 1), "created_by": "usr_acme_finance", "idempotency_key": "memo-key"}
+
+    client.record_payment(ACME, **arguments)
+    client.record_payment(ACME, **arguments, memo="Steel for line 2")
+
+    assert "memo" not in bodies[0]
+    assert bodies[1]["memo"] == "Steel for line 2"
