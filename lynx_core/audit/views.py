@@ -1,7 +1,8 @@
 """What a signed-in person may read from the audit log, with the audit page's filters.
 
-Holders of the ``audit:read`` scope see every run and event of their tenant; everyone else
-sees their own. No one sees another tenant's rows: every query is filtered by tenant id.
+Holders of the ``audit:read`` scope can read every run and event of their tenant. Everyone
+else can read their own, plus the decisions and executions of their own approval requests
+after a run. No one sees another tenant's rows: every query is filtered by tenant id.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,13 @@ class AuditFilters:
     status: str | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+
+
+#: Events by other people that a requester without audit:read can read after their own run.
+REQUESTER_VISIBLE_EVENTS = frozenset({
+    "approval.approved", "approval.partially_approved", "approval.rejected", "approval.expired",
+    "draft.cancelled", "execution.started", "execution.succeeded", "execution.failed",
+})
 
 
 class AuditQueries:
@@ -76,14 +85,21 @@ class AuditQueries:
         """
         ended = run.get("ended_at") or ""
         during = [e for e in run_events if not ended or e["created_at"] <= ended]
-        request_ids = sorted({e["subject_id"] for e in run_events
-                              if e["event_type"] == "approval.requested" and e["subject_id"]})
+        requested = [e for e in run_events if e["event_type"] == "approval.requested" and e["subject_id"]]
+        # A request's own events have its id as subject; a cancellation has the draft's id.
+        draft_ids = {json.loads(e["details_json"] or "{}").get("draft_id") for e in requested}
+        subject_ids = sorted({e["subject_id"] for e in requested} | {d for d in draft_ids if d})
         seen = {e["event_id"] for e in during}
         after = {e["event_id"]: e for e in run_events if e["event_id"] not in seen}
-        for request_id in request_ids:
-            for event in self.audit.list_events(actor.tenant_id, subject_id=request_id):
+        for subject_id in subject_ids:
+            for event in self.audit.list_events(actor.tenant_id, subject_id=subject_id):
                 if event["event_id"] not in seen:
                     after[event["event_id"]] = event
+        if not self.sees_whole_tenant(actor):
+            # Without audit:read a requester gets the outcome of their requests, not other people's
+            # refused attempts.
+            after = {key: e for key, e in after.items()
+                     if e["actor_id"] == actor.user_id or e["event_type"] in REQUESTER_VISIBLE_EVENTS}
         return during, sorted(after.values(), key=lambda event: event["chain_index"])
 
     def chain_status(self, actor: Actor) -> VerificationReport:

@@ -50,3 +50,23 @@ def test_run_without_requests_has_no_follow_ups(services: Services) -> None:
 
     assert later == []
     assert during == run_events
+
+
+def test_requester_sees_outcomes_not_others_refusals(services: Services) -> None:
+    paula = actor_for(services, "paula.procurement@acme.test")
+    events = list(AssistantRunner(services, OfflineProvider()).run(
+        paula, "Draft a payment of 95.00 EUR to Helios Steel Works for invoice INV-FOLLOW-2"))
+    draft_id = next(e.result.output["draft_id"] for e in events if isinstance(e, ToolCallFinished))
+    run_id = events[-1].run_id
+    submitted = services.approvals.submit(paula, draft_id, run_id=run_id)
+    assert services.approvals.approve(actor_for(services, "dora.deputy@acme.test"), submitted.request_id).refused
+    services.approvals.cancel_draft(paula, draft_id, "not needed any more")
+    queries = AuditQueries(services.audit)
+
+    run, run_events = queries.run_detail(paula, run_id)
+    _, later = queries.split_run_events(paula, run, run_events)
+    _, later_for_auditor = queries.split_run_events(actor_for(services, "felix.finance@acme.test"), run, run_events)
+
+    assert "draft.cancelled" in [e["event_type"] for e in later]
+    assert "approval.refused" not in [e["event_type"] for e in later]
+    assert "approval.refused" in [e["event_type"] for e in later_for_auditor]
