@@ -36,8 +36,7 @@ def conversation_excerpt(index: int) -> str:
 def approval_summary(request) -> str:
     """Return e.g. "1 of 2 approvals recorded; waiting for 1 more approval, by a financial_controller."."""
     progress = svc.approvals.progress(request)
-    return (f"{len(progress.approver_ids)} of {progress.required} approvals recorded; "
-            f"waiting for {progress.waiting_for()}.")
+    return f"{progress.summary()}; waiting for {progress.waiting_for()}."
 
 
 def render_draft_status(result, index: int) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from decimal import Decimal
 
@@ -10,7 +9,6 @@ import streamlit as st
 
 from lynx_core.formatting import money
 from lynx_core.policy.approval_views import QueueFilters, build_queue
-from lynx_core.policy.approvals import approval_progress
 from lynx_core.ui.components import require_actor, services
 
 actor = require_actor()
@@ -32,7 +30,7 @@ if flash:
 
 @st.dialog("Confirm decision")
 def confirm(request_id: str, decision: str, summary: str, waits_after: str = "",
-            warnings: tuple[str, ...] = ()) -> None:
+            warnings: tuple[str, ...] = (), seen_round: int | None = None) -> None:
     """Ask for confirmation. ``waits_after`` describes what the request still needs after this approval."""
     st.markdown(summary)
     for warning in warnings:
@@ -53,7 +51,7 @@ def confirm(request_id: str, decision: str, summary: str, waits_after: str = "",
             st.error("Enter the reason for the rejection; the requester reads it.")
             return
         if decision == "approve":
-            outcome = svc.approvals.approve(actor, request_id)
+            outcome = svc.approvals.approve(actor, request_id, seen_round=seen_round)
         else:
             outcome = svc.approvals.reject(actor, request_id, reason)
         st.session_state["approval_flash"] = ("error" if outcome.refused or outcome.status == "failed" else "ok",
@@ -61,17 +59,20 @@ def confirm(request_id: str, decision: str, summary: str, waits_after: str = "",
         st.rerun()
 
 
+def plain_excerpt(text: str) -> str:
+    """Return the excerpt without markdown heading marks and bold stars, for display as plain text."""
+    return re.sub(r"^#{1,6}[ \t]+", "", text, flags=re.M).replace("**", "")
+
+
+def waits_after(request, *, retry: bool = False) -> str:
+    """Return what the request would still wait for after the signed-in approver approves it."""
+    after = svc.approvals.progress_after_approval(actor, request, retry=retry)
+    return "" if after.complete else after.waiting_for()
+
+
 def minute(timestamp: str | None) -> str:
     """Return an ISO timestamp to the minute, e.g. "2026-12-04 22:31", or "" for none."""
     return timestamp[:16].replace("T", " ") if timestamp else ""
-
-
-def waits_after_approval(request, decisions: list[dict]) -> str:
-    """Return what the request would still wait for after the signed-in approver approves it."""
-    mine = {"approver_id": actor.user_id, "approver_roles": sorted(actor.roles), "decision": "approve",
-            "round": request.round}
-    after = approval_progress(request, [*decisions, mine])
-    return "" if after.complete else after.waiting_for()
 
 
 users = {u.id: u.display_name for u in svc.kernel.list_users(actor.tenant_id)}
@@ -107,8 +108,8 @@ with pending_tab:
             with left:
                 st.markdown(f"**Request** {draft.preview.get('summary', draft.title)}")
                 progress = view.progress
-                st.markdown(f"**Tool** `{request.tool_id}` (high risk) · approvals: {len(progress.approver_ids)} of "
-                            f"{progress.required} recorded · expires {minute(request.expires_at)} UTC")
+                st.markdown(f"**Tool** `{request.tool_id}` (high risk) · {progress.summary()} · "
+                            f"expires {minute(request.expires_at)} UTC")
                 if progress.approver_ids:
                     names = ", ".join(users.get(a, a) for a in progress.approver_ids)
                     st.info(f"Approved so far by {names}. The request waits for {progress.waiting_for()}.")
@@ -137,8 +138,9 @@ with pending_tab:
                 if request.conversation_excerpt:
                     st.markdown("**Conversation excerpt**")
                     with st.container(height=220, border=True):
-                        # Headings of the assistant reply become bold lines so they do not outgrow the page's own.
-                        st.markdown(re.sub(r"^#{1,6}\s+(.+)$", r"**\1**", request.conversation_excerpt, flags=re.M))
+                        # Plain text: the excerpt can quote vendor notes, and markdown would render their
+                        # links, images and badges on the screen where the decision is made.
+                        st.text(plain_excerpt(request.conversation_excerpt))
                 for decision in view.decisions:
                     st.caption(f"{users.get(decision['approver_id'], decision['approver_id'])} chose "
                                f"{decision['decision']} at {decision['created_at'][:16]}")
@@ -147,8 +149,9 @@ with pending_tab:
                 if actor.user_id in view.progress.approver_ids:
                     b1.caption("You approved this request.")
                 elif b1.button("Approve", key=f"approve_{request.request_id}", type="primary"):
-                    confirm(request.request_id, "approve", title, waits_after_approval(request, view.decisions),
-                            tuple(note for note in view.risk_notes if "same invoice" in note or "already has payment" in note))
+                    confirm(request.request_id, "approve", title, waits_after(request),
+                            tuple(note for note in view.risk_notes if "same invoice" in note or "already has payment" in note),
+                            seen_round=request.round)
                 if b2.button("Reject", key=f"reject_{request.request_id}"):
                     confirm(request.request_id, "reject", title)
             elif is_approver:
@@ -176,6 +179,5 @@ with history_tab:
         st.warning(f"`{view.request.request_id}` failed: {view.request.error} Next: {view.request.next_step}")
         if is_approver and view.can_decide.allowed and st.button("Retry execution", key=f"retry_{view.request.request_id}"):
             # A retry opens a new round that needs every approval again.
-            next_round = dataclasses.replace(view.request, round=view.request.round + 1)
             confirm(view.request.request_id, "approve", f"Retry `{view.request.request_id}`",
-                    waits_after_approval(next_round, []))
+                    waits_after(view.request, retry=True), seen_round=view.request.round)

@@ -57,7 +57,7 @@ def _vendor_snapshot(kernel: Kernel, tenant_id: str, vendor_id: str, currency: s
         "payment_terms_days": vendor.payment_terms_days,
         "payments": len(live),
         "overdue": sum(1 for p in live if p.status == "overdue"),
-        "without_vpm_record": sum(1 for p in live if p.vpm_record_id is None),
+        "without_vpm_record": sum(1 for p in live if p.vpm_record_id is None and p.status != "cancelled"),
         "total_paid": money(sum((p.amount for p in live if p.status == "paid"), Decimal("0")), currency),
         "notes_untrusted": vendor.notes,
     }
@@ -77,11 +77,15 @@ def _live_duplicate_notes(kernel: Kernel, tenant_id: str, vendor_id: str, invoic
     ]
 
 
-def _open_duplicate_notes(drafts: DraftStore, request: ApprovalRequest, vendor_id: str, invoice_ref: str) -> list[str]:
-    """Warn when another open request of the tenant would pay the same invoice of the same vendor."""
+def _open_duplicate_notes(approvals: ApprovalService, actor: Actor, request: ApprovalRequest, vendor_id: str,
+                          invoice_ref: str) -> list[str]:
+    """Warn when another open request that the actor may see would pay the same invoice of the same vendor."""
+    drafts = approvals.drafts
     notes = []
     for other in drafts.list_requests(request.tenant_id, statuses=("pending", "approved", "executing")):
         if other.request_id == request.request_id or other.tool_id != request.tool_id:
+            continue
+        if not approvals.can_view(actor, other):
             continue
         other_draft = drafts.get_draft(request.tenant_id, other.draft_id)
         if other_draft is None or other_draft.payload.get("vendor_id") != vendor_id:
@@ -136,7 +140,7 @@ def build_queue(
         invoice_ref = draft.payload.get("invoice_ref")
         if vendor_id and invoice_ref and request.status in ("pending", "failed"):
             notes.extend(_live_duplicate_notes(kernel, actor.tenant_id, vendor_id, invoice_ref))
-            notes.extend(_open_duplicate_notes(drafts, request, vendor_id, invoice_ref))
+            notes.extend(_open_duplicate_notes(approvals, actor, request, vendor_id, invoice_ref))
         if snapshot and snapshot["risk_rating"] == "high":
             notes.append("The vendor's risk rating is high.")
         views.append(ApprovalView(

@@ -22,6 +22,7 @@ idempotency key. Repeating a decision returns the request's current outcome.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -81,6 +82,17 @@ class ApprovalProgress:
     @property
     def complete(self) -> bool:
         return self.missing == 0
+
+    def summary(self) -> str:
+        """Describe the approvals recorded, e.g. "1 of 2 approvals recorded".
+
+        When the recorded approvals reach the count but a second-approver role is still
+        missing, no "of N" is given, since "2 of 2" would read as complete.
+        """
+        recorded = len(self.approver_ids)
+        if recorded + self.missing == self.required:
+            return f"{recorded} of {self.required} approvals recorded"
+        return f"{recorded} approval{'' if recorded == 1 else 's'} recorded"
 
     def waiting_for(self) -> str:
         """Describe what the request still waits for, e.g. "1 more approval, by a financial_controller"."""
@@ -205,7 +217,7 @@ class ApprovalService:
         who = " or ".join(policy.approver_roles)
         message = f"Approval requested from a {who} (scope {policy.approver_scope})."
         if needs_second:
-            message += (f" The amount is above {threshold} {request.currency or ''}, so two approvers are needed, "
+            message += (f" The amount is above {money(threshold, request.currency)}, so two approvers are needed, "
                         f"one of them a {' or '.join(policy.second_approver_roles)}.")
         message += f" The request expires in {expiry_hours} hours."
         return ApprovalOutcome(request.request_id, request.status, message)
@@ -222,13 +234,19 @@ class ApprovalService:
 
     # Deciding.
 
-    def approve(self, actor: Actor, request_id: str) -> ApprovalOutcome:
-        return self._decide(actor, request_id, "approve", "")
+    def approve(self, actor: Actor, request_id: str, *, seen_round: int | None = None) -> ApprovalOutcome:
+        """Approve the request. With ``seen_round``, approve only while it is in the round the approver saw.
+
+        Pages pass the round they showed, so a retry clicked twice, or by two approvers at
+        once, opens one new round and not one per click.
+        """
+        return self._decide(actor, request_id, "approve", "", seen_round=seen_round)
 
     def reject(self, actor: Actor, request_id: str, reason: str) -> ApprovalOutcome:
         return self._decide(actor, request_id, "reject", reason)
 
-    def _decide(self, actor: Actor, request_id: str, decision: str, reason: str) -> ApprovalOutcome:
+    def _decide(self, actor: Actor, request_id: str, decision: str, reason: str,
+                *, seen_round: int | None = None) -> ApprovalOutcome:
         request = self._load(actor, request_id)
         if isinstance(request, ApprovalOutcome):
             return request
@@ -245,6 +263,12 @@ class ApprovalService:
         if refusal is not None:
             return self._refuse(actor, request, refusal.rule, refusal.reason, needed=refusal.needed,
                                 alternative=refusal.alternative)
+
+        if seen_round is not None and request.round != seen_round:
+            logger.info("approval of %s skipped: round %s was shown, the request is in round %s",
+                        request.request_id, seen_round, request.round,
+                        extra={"request_id": request.request_id, "tenant_id": actor.tenant_id})
+            return self._current(request, "Another approver acted on this request since you opened it.")
 
         if request.status != "pending":
             if decision == "approve" and request.status in ("approved", "executing", "executed"):
@@ -302,6 +326,19 @@ class ApprovalService:
     def progress(self, request: ApprovalRequest) -> ApprovalProgress:
         """Return the approvals recorded in the request's current round and how many more it needs."""
         return approval_progress(request, self.drafts.list_decisions(request.tenant_id, request.request_id))
+
+    def progress_after_approval(self, actor: Actor, request: ApprovalRequest, *, retry: bool = False) -> ApprovalProgress:
+        """Return the progress the request would have after the actor approves it.
+
+        The actor's roles are read from the Kernel, as a decision records them. With ``retry``
+        the approval opens a new round, which starts with no approvals.
+        """
+        approver, _ = self._check_approver(actor, request)
+        target = dataclasses.replace(request, round=request.round + 1) if retry else request
+        decisions = [] if retry else self.drafts.list_decisions(request.tenant_id, request.request_id)
+        mine = {"approver_id": approver.user_id, "approver_roles": sorted(approver.roles),
+                "decision": "approve", "round": target.round}
+        return approval_progress(target, [*decisions, mine])
 
     def _check_approver(self, actor: Actor, request: ApprovalRequest) -> tuple[Actor, Decision | None]:
         try:

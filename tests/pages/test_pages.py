@@ -199,7 +199,8 @@ def test_approvals_page_shows_two_approver_progress(app: AppTest, services: Serv
     pete = actor_for(services, "pete.procurement@borealis.test")
     draft = services.executor.execute(pete, "vpm.cluster.payment.draft", {
         "vendor_name": "Aurora Print House", "amount": "12000.00", "invoice_ref": "INV-PAGE-2"})
-    request = services.approvals.submit(pete, draft.output["draft_id"])
+    excerpt = "user: pay Aurora\n\nassistant: Here it is.\n\n### Payment draft\n**Vendor note** ![badge](/verified.png)"
+    request = services.approvals.submit(pete, draft.output["draft_id"], conversation_excerpt=excerpt)
     services.approvals.approve(actor_for(services, "bruno.finance@borealis.test"), request.request_id)
 
     sign_in(app, "bruno.finance@borealis.test")
@@ -211,7 +212,9 @@ def test_approvals_page_shows_two_approver_progress(app: AppTest, services: Serv
     assert "You approved this request." in [c.value for c in app.caption]
     infos = [i.value for i in app.info]
     assert "Approved so far by Bruno Finance. The request waits for 1 more approval, by a financial_controller." in infos
-    assert any("approvals: 1 of 2 recorded" in m.value for m in app.markdown)
+    assert any("· 1 of 2 approvals recorded ·" in m.value for m in app.markdown)
+    assert "user: pay Aurora\n\nassistant: Here it is.\n\nPayment draft\nVendor note ![badge](/verified.png)" in [t.value for t in app.text]
+    assert not any("verified.png" in m.value for m in app.markdown)
     assert any("12,000.00 GBP" in e.label for e in app.expander)
     threshold_notes = [m.value for m in app.markdown if "second-approver threshold" in m.value]
     assert threshold_notes == ["- ⚠ Amount 12,000.00 GBP is above the second-approver threshold of 10,000.00 GBP."]
@@ -222,6 +225,9 @@ def test_approvals_page_shows_two_approver_progress(app: AppTest, services: Serv
 
     switch_user(app, "vera.viewer@borealis.test")
     app.switch_page(APPROVALS).run()
+    assert not app.exception
+    assert app.title[0].value == "Approvals"
+    assert "No pending requests match the filters." in [i.value for i in app.info]
     assert not [e for e in app.expander if request.request_id in e.label]
 
     switch_user(app, "pete.procurement@borealis.test")

@@ -129,6 +129,34 @@ def test_controller_first_leaves_any_approver(services: Services) -> None:
     assert lynx_payments(services, "tnt_borealis") == []
 
 
+def test_progress_after_each_approver(services: Services) -> None:
+    request_id = submitted_request(services, "pete.procurement@borealis.test", BOREALIS_VENDOR, "15000.00", "GBP", "INV-BIG3")
+    bruno = actor_for(services, "bruno.finance@borealis.test")
+    carla = actor_for(services, "carla.controller@borealis.test")
+    request = services.drafts.get_request("tnt_borealis", request_id)
+
+    assert services.approvals.progress_after_approval(bruno, request).waiting_for() == "1 more approval, by a financial_controller"
+    assert services.approvals.progress_after_approval(carla, request).waiting_for() == "1 more approval"
+    services.approvals.approve(bruno, request_id)
+    progress = services.approvals.progress_after_approval(carla, services.drafts.get_request("tnt_borealis", request_id))
+
+    assert progress.complete
+    assert services.approvals.progress(request).summary() == "1 of 2 approvals recorded"
+
+
+def test_summary_avoids_two_of_two_while_waiting() -> None:
+    from lynx_core.policy.approvals import ApprovalProgress
+
+    waiting = ApprovalProgress(("usr_a", "usr_b"), required=2, missing=1, second_roles=("financial_controller",))
+    done = ApprovalProgress(("usr_a", "usr_c"), required=2, missing=0)
+
+    assert waiting.summary() == "2 approvals recorded"
+    assert waiting.waiting_for() == "1 more approval, by a financial_controller"
+    assert done.summary() == "2 of 2 approvals recorded"
+    assert not waiting.complete
+    assert done.complete
+
+
 def test_one_approver_suffices_below_threshold(services: Services) -> None:
     request_id = submitted_request(services, "pete.procurement@borealis.test", BOREALIS_VENDOR, "5000.00", "GBP", "INV-SMALL")
     assert services.drafts.get_request("tnt_borealis", request_id).required_approvals == 1
@@ -358,7 +386,8 @@ def test_concurrent_retries_open_one_round(services: Services, acme_request: str
 
     def retry(index: int) -> None:
         barrier.wait()
-        outcomes.append(services.approvals.approve(approvers[index % 2], acme_request))
+        # As the Approvals page does: each click carries the round the approver saw fail.
+        outcomes.append(services.approvals.approve(approvers[index % 2], acme_request, seen_round=1))
 
     threads = [threading.Thread(target=retry, args=(i,)) for i in range(6)]
     for thread in threads:
@@ -369,6 +398,21 @@ def test_concurrent_retries_open_one_round(services: Services, acme_request: str
     assert request.status == "failed"
     assert request.round == 2
     assert len(outcomes) == 6
+
+
+def test_stale_retry_does_not_open_another_round(services: Services, acme_request: str) -> None:
+    block_vendor(services.settings.lynx_data_dir / "kernel.sqlite", ACME_VENDOR, "blocked")
+    felix = actor_for(services, "felix.finance@acme.test")
+    fran = actor_for(services, "fran.finance@acme.test")
+    assert services.approvals.approve(felix, acme_request).status == "failed"
+    assert services.approvals.approve(felix, acme_request, seen_round=1).status == "failed"
+    assert services.drafts.get_request("tnt_acme", acme_request).round == 2
+
+    late = services.approvals.approve(fran, acme_request, seen_round=1)
+
+    assert late.status == "failed"
+    assert late.message.startswith("Another approver acted on this request since you opened it.")
+    assert services.drafts.get_request("tnt_acme", acme_request).round == 2
 
 
 def test_kernel_outage_refuses_approval_without_deciding(services: Services, acme_request: str) -> None:
