@@ -203,29 +203,37 @@ def _sentences(text: str) -> list[str]:
     return [part for part in parts if part.strip()]
 
 
+def _payment_arguments(sentence: str, vendor_words: str) -> dict[str, Any]:
+    """Return the vendor, amount, currency and invoice named in a payment sentence, as tool arguments.
+
+    ``vendor_words`` is the regex of words after which the vendor's name follows.
+    """
+    arguments: dict[str, Any] = {}
+    vendor = _VENDOR_ID.search(sentence)
+    if vendor:
+        arguments["vendor_id"] = vendor.group(0)
+    else:
+        name = name_after(vendor_words, sentence)
+        if name:
+            arguments["vendor_name"] = name
+    amount, currency = parse_amount(sentence)
+    if amount:
+        arguments["amount"] = amount
+    if currency:
+        arguments["currency"] = currency
+    invoice = parse_invoice(sentence)
+    if invoice:
+        arguments["invoice_ref"] = invoice
+    return arguments
+
+
 def _plan_action(sentence: str) -> list[PlannedCall]:
-    """Map a sentence that asks for a change (a draft or a live change) to calls."""
+    """Map a sentence that requests a change (a draft or a live change) to calls."""
     lowered = sentence.lower()
 
     wants_draft = re.search(r"\b(draft|prepare|propose|suggest|set up|create|build|scaffold|make)\b", lowered)
     if re.search(r"\bpayments?\b", lowered) and wants_draft and not re.search(r"\bnow\b|\bimmediately\b", lowered):
-        amount, currency = parse_amount(sentence)
-        arguments: dict[str, Any] = {}
-        vendor = _VENDOR_ID.search(sentence)
-        if vendor:
-            arguments["vendor_id"] = vendor.group(0)
-        else:
-            name = name_after(r"to|for vendor|vendor", sentence)
-            if name:
-                arguments["vendor_name"] = name
-        if amount:
-            arguments["amount"] = amount
-        if currency:
-            arguments["currency"] = currency
-        invoice = parse_invoice(sentence)
-        if invoice:
-            arguments["invoice_ref"] = invoice
-        return [PlannedCall("vpm.cluster.payment.draft", arguments)]
+        return [PlannedCall("vpm.cluster.payment.draft", _payment_arguments(sentence, r"to|for vendor|vendor"))]
 
     live_payment = re.search(
         r"\b(record|pay|execute|make|send|book|process|release)\b.*\b(payments?|it|them)\b.*"
@@ -234,23 +242,7 @@ def _plan_action(sentence: str) -> list[PlannedCall]:
         lowered,
     )
     if live_payment:
-        amount, currency = parse_amount(sentence)
-        arguments = {}
-        vendor = _VENDOR_ID.search(sentence)
-        if vendor:
-            arguments["vendor_id"] = vendor.group(0)
-        else:
-            name = name_after(r"to|vendor", sentence)
-            if name:
-                arguments["vendor_name"] = name
-        if amount:
-            arguments["amount"] = amount
-        if currency:
-            arguments["currency"] = currency
-        invoice = parse_invoice(sentence)
-        if invoice:
-            arguments["invoice_ref"] = invoice
-        return [PlannedCall("vpm.cell.payment.record", arguments)]
+        return [PlannedCall("vpm.cell.payment.record", _payment_arguments(sentence, r"to|vendor"))]
 
     if re.search(r"\b(request|chase|ask)\w*\b.*\b(documents?|docs|paperwork|pos?|grns?|invoices|notes)\b", lowered):
         if re.search(r"\b(all|every|each)\b.*\bvendors\b|\bvendors with\b|\bbatch\b", lowered):
