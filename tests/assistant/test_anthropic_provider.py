@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from lynx_core.assistant import AssistantRunner, Notice, TextDelta, ToolCallFinished, ToolCallStarted
-from lynx_core.assistant.messages import Message, ModelToolCall, ModelTurn, ToolResult
+from lynx_core.assistant.messages import Message, ModelToolCall, ToolResult
 from lynx_core.assistant.providers.anthropic_provider import AnthropicProvider, to_anthropic_messages
 from lynx_core.assistant.providers.base import ProviderError
 from lynx_core.assistant.providers.offline import INTRO_MODEL_FAILED
+from tests.assistant.conftest import TOOLS, collect
 from tests.conftest import actor_for
 from tests.support.model_server import (
     ScriptedFailure,
@@ -21,20 +21,6 @@ from tests.support.model_server import (
 )
 
 MODEL = "claude-test"
-TOOLS = [
-    {
-        "name": "vendor__domain__vendor__summarize",
-        "tool_id": "vendor.domain.vendor.summarize",
-        "description": "Summarise one vendor.",
-        "parameters": {"type": "object", "properties": {"vendor_name": {"type": "string"}}},
-    }
-]
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedModelServer]:
-    with ScriptedModelServer() as running:
-        yield running
 
 
 @pytest.fixture
@@ -42,13 +28,6 @@ def provider(server: ScriptedModelServer) -> AnthropicProvider:
     return AnthropicProvider(
         api_key="test-key", model=MODEL, base_url=server.anthropic_base_url, timeout=5, max_retries=0, max_tokens=512
     )
-
-
-def collect(provider: AnthropicProvider, messages: list[Message]) -> tuple[list[TextDelta], ModelTurn]:
-    items = list(provider.stream(system="You are a test.", messages=messages, tools=TOOLS))
-    assert isinstance(items[-1], ModelTurn)
-    assert all(isinstance(item, TextDelta) for item in items[:-1])
-    return items[:-1], items[-1]
 
 
 def test_stream_yields_text_deltas_then_one_turn(server, provider):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,11 +16,12 @@ from lynx_core.assistant import (
     ToolCallStarted,
     build_provider,
 )
-from lynx_core.assistant.messages import Message, ModelTurn
+from lynx_core.assistant.messages import Message
 from lynx_core.assistant.providers.base import ProviderError
 from lynx_core.assistant.providers.offline import INTRO_MODEL_FAILED
 from lynx_core.assistant.providers.openai_provider import OpenAIProvider
 from lynx_core.config import Settings
+from tests.assistant.conftest import TOOLS, collect
 from tests.conftest import actor_for
 from tests.support.model_server import (
     ScriptedFailure,
@@ -31,32 +31,11 @@ from tests.support.model_server import (
 )
 
 MODEL = "gpt-test"
-TOOLS = [
-    {
-        "name": "vendor__domain__vendor__summarize",
-        "tool_id": "vendor.domain.vendor.summarize",
-        "description": "Summarise one vendor.",
-        "parameters": {"type": "object", "properties": {"vendor_name": {"type": "string"}}},
-    }
-]
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedModelServer]:
-    with ScriptedModelServer() as running:
-        yield running
 
 
 @pytest.fixture
 def provider(server: ScriptedModelServer) -> OpenAIProvider:
     return OpenAIProvider(api_key="test-key", model=MODEL, base_url=server.openai_base_url, timeout=5, max_retries=0)
-
-
-def collect(provider: OpenAIProvider, messages: list[Message]) -> tuple[list[TextDelta], ModelTurn]:
-    items = list(provider.stream(system="You are a test.", messages=messages, tools=TOOLS))
-    assert isinstance(items[-1], ModelTurn)
-    assert all(isinstance(item, TextDelta) for item in items[:-1])
-    return items[:-1], items[-1]
 
 
 def test_stream_yields_text_deltas_then_one_turn(server, provider):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -23,12 +22,6 @@ from lynx_core.assistant.providers.offline import OfflineProvider, plan_calls
 from lynx_core.assistant.providers.openai_provider import OpenAIProvider
 from tests.conftest import actor_for
 from tests.support.model_server import ScriptedFailure, ScriptedModelServer, ScriptedToolCall, ScriptedTurn
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedModelServer]:
-    with ScriptedModelServer() as running:
-        yield running
 
 
 @pytest.fixture
