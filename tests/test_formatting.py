@@ -1,4 +1,4 @@
-"""Money formatting shared by tools, answers and pages."""
+"""Money and sentence formatting shared by tools, assistant replies and pages."""
 
 from __future__ import annotations
 

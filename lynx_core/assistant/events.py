@@ -16,7 +16,7 @@ from lynx_core.policy.executor import ToolCallResult
 
 @dataclass(frozen=True)
 class TextDelta:
-    """A piece of answer text, to append to what was shown so far."""
+    """A piece of response text, to append to the text streamed so far."""
 
     text: str
 

@@ -66,7 +66,7 @@ def shown_arguments(arguments: str) -> object:
 
 @dataclass
 class _RunState:
-    """Progress of one run: its provider, tool results, answer text and error."""
+    """Progress of one run: its provider, tool results, response text and error."""
 
     run_id: str
     provider: Provider

@@ -31,7 +31,7 @@ from lynx_core.kernel.models import (
     WorkflowStep,
 )
 
-#: Kinds of record a tool input may name; the tenant guard asks the Kernel who owns them.
+#: Kinds of record a tool input may name. The tenant guard looks up their owner in the Kernel.
 RecordKind = Literal[
     "vendor", "payment", "document", "workflow", "portal", "user", "document_request"
 ]

@@ -652,10 +652,10 @@ class EmbeddedKernel:
     ) -> Payment:
         """Record a scheduled payment to an active vendor of the tenant.
 
-        The amount must be more than 0 and at most 1,000,000.00 with at most two decimals,
-        the currency must be the tenant's, the memo at most 500 characters, and no live
-        payment to the vendor may already carry the same invoice reference. Lynx-recorded payments always get a new VPM
-        record id and a reference of the form PAY-<CODE>-L000001.
+        The amount must be more than 0 and at most 1,000,000.00 with at most two decimals.
+        The currency must be the tenant's, and the memo at most 500 characters. No live
+        payment to the vendor may already carry the same invoice reference. Lynx-recorded
+        payments always get a new VPM record id and a reference of the form PAY-<CODE>-L000001.
         """
 
         def create(conn: sqlite3.Connection, tenant: Tenant) -> Payment:

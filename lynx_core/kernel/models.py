@@ -143,7 +143,7 @@ class Workflow(KernelRecord):
 
 
 class ApprovalPolicy(KernelRecord):
-    """Who may approve Lynx's executions in one domain of a tenant."""
+    """Approval rules of one domain of a tenant: the roles and scope that may approve Lynx's executions."""
 
     id: str
     tenant_id: str

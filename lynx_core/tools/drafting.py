@@ -1,4 +1,4 @@
-"""What every cluster tool returns: a saved draft and a preview a person can read.
+"""Drafting output shared by every cluster tool: a saved draft and a preview a person can read.
 
 A draft's payload is exactly the input of the cell tool that would carry it out, so what a
 manager approves is what runs. Drafts without a cell tool (policy revisions, for example)

@@ -1,7 +1,7 @@
 """The tool registry: every action Lynx can take, with its layer, risk and permissions.
 
 A tool that is not registered here cannot be called. Tool ids follow
-``<domain>.<layer>.<object>.<verb>``; the layer fixes the risk (domain → low, cluster →
+``<domain>.<layer>.<object>.<verb>``. The layer fixes the risk (domain → low, cluster →
 medium, cell → high), so a tool cannot claim a lower risk than its layer.
 """
 

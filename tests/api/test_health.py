@@ -12,7 +12,7 @@ from lynx_core import __version__
 from tests.support.app_server import running_app
 
 
-def test_health_is_healthy_then_names_audit_store_when_locked(tmp_path: Path) -> None:
+def test_health_names_locked_audit_store(tmp_path: Path) -> None:
     with running_app(tmp_path) as base_url:
         response = httpx.get(f"{base_url}/health", timeout=30)
         assert response.status_code == 200

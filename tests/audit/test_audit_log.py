@@ -113,7 +113,7 @@ def test_deleted_row_is_caught_by_verification(audit: AuditLog, tmp_path: Path) 
     assert "missing" in report.first_broken.problem
 
 
-def test_rows_are_spooled_and_replayed_in_order_when_database_is_locked(tmp_path: Path) -> None:
+def test_locked_database_spools_then_replays(tmp_path: Path) -> None:
     db_path = tmp_path / "lynx.sqlite"
     db = Database(f"sqlite:///{db_path}", busy_timeout_seconds=0.2)
     audit = AuditLog(db, spool_path=tmp_path / "spool.jsonl")
@@ -144,7 +144,7 @@ def test_replay_skips_rows_already_stored(audit: AuditLog) -> None:
     assert len(audit.db.query("SELECT event_id FROM audit_events")) == 1
 
 
-def test_torn_spool_line_is_set_aside_and_writes_continue(audit: AuditLog, tmp_path: Path) -> None:
+def test_torn_spool_line_set_aside(audit: AuditLog, tmp_path: Path) -> None:
     audit.spool_path.write_text('{"table": "audit_events", "row": {"event_id": "evt_x"\n')
     event_id = audit.append(AuditEvent(event_type="tool.succeeded", tenant_id="tnt_a", actor_id="usr_1"))
     assert audit.db.query_one("SELECT event_id FROM audit_events")["event_id"] == event_id

@@ -1,4 +1,4 @@
-"""Browser fixtures: the app started as the README says, and Debian's Chromium via Playwright."""
+"""Browser fixtures: the app started as the README describes, and Debian's Chromium via Playwright."""
 
 from __future__ import annotations
 

@@ -106,7 +106,7 @@ def test_audit_page_filters_runs_by_status_and_tool(app: AppTest, services: Serv
     assert app.tabs[0].label == "Runs (0)"
 
 
-def test_audit_page_shows_only_own_runs_without_audit_scope(app: AppTest) -> None:
+def test_audit_page_own_runs_only(app: AppTest) -> None:
     sign_in(app, "felix.finance@acme.test")
     app.switch_page(CHAT).run()
     app.chat_input[0].set_value("Which payments have no VPM record?").run()

@@ -15,7 +15,7 @@ def queue_for(services: Services, email: str, **filters):
                        kernel=services.kernel, filters=QueueFilters(**filters))
 
 
-def test_two_open_requests_for_one_invoice_warn_each_other(services: Services) -> None:
+def test_duplicate_open_requests_warn(services: Services) -> None:
     first = submitted_request(services, "paula.procurement@acme.test", "Helios Steel Works", "50.00", "EUR", "INV-DUP")
     second = submitted_request(services, "paula.procurement@acme.test", "Helios Steel Works", "50.00", "EUR", "INV-DUP")
     views = {view.request.request_id: view for view in queue_for(services, "felix.finance@acme.test")}

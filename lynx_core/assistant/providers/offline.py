@@ -68,7 +68,7 @@ EXAMPLE_QUESTIONS = (
 MAX_TABLE_ROWS = 10
 MAX_TABLE_COLUMNS = 8
 MAX_CELL_CHARS = 160
-#: Fields left out of the answer because every tool returns them and they add nothing for the user.
+#: Fields left out of the reply because every tool returns them and they add nothing for the user.
 HIDDEN_FIELDS = frozenset({"tenant_id"})
 #: Words written in capitals in labels.
 ACRONYMS = {"vpm": "VPM", "sla": "SLA", "po": "PO", "grn": "GRN", "id": "id", "p95": "p95"}
@@ -394,7 +394,7 @@ def _plan_reads(text: str) -> list[PlannedCall]:
 def plan_calls(question: str) -> list[PlannedCall]:
     """Map a question to the tool calls that answer it, in a fixed order, without duplicates.
 
-    A sentence that asks for a change is used for that change only; the remaining
+    A sentence that requests a change is used for that change only; the remaining
     sentences are matched against the read-only rules together.
     """
     planned: list[PlannedCall] = []
@@ -427,7 +427,7 @@ def fit_arguments(arguments: dict[str, Any], spec: dict[str, Any]) -> dict[str, 
     return dict(arguments)
 
 
-# --- Composing the answer ------------------------------------------------------------------------
+# --- Composing the reply -------------------------------------------------------------------------
 
 
 def _label(key: str) -> str:
